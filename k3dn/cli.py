@@ -1,0 +1,47 @@
+"""`k3dn` console entry point. Each subcommand lives in its own module exposing
+`add_arguments(parser)` and `run(args) -> int`; this file only wires them together.
+
+A `UserError` raised by a subcommand is printed as `k3dn <cmd>: error: <message>` with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules are imported lazily so `k3dn info` stays fast.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("k3dn.commands.info", "parameters and MACs of each variant beside the paper's"),
+}
+
+
+class UserError(Exception):
+    """A problem with the user's input: reported as one clear line and a non-zero exit."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="k3dn", description="K3DN dual-pixel defocus deblurring toolkit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except UserError as exc:
+        print(f"k3dn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"k3dn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Model configuration: one frozen dataclass and the paper's three named variants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+PAPER_FIGURES: dict[str, dict[str, float]] = {
+    # Table 1 of the paper: parameters (M) and "flops" (G, multiply-accumulates at 1120x1680).
+    "tiny": {"params_m": 3.00, "gmacs": 571.0},
+    "lightweight": {"params_m": 5.00, "gmacs": 1033.0},
+    "large": {"params_m": 15.90, "gmacs": 3352.0},
+}
+
+
+@dataclass(frozen=True)
+class K3DNConfig:
+    """Architecture hyper-parameters of K3DN.
+
+    Attributes:
+        name: variant name.
+        widths: encoder/decoder channels at 1/1, 1/2, 1/4 resolution.
+        feat_channels: C_f, channels of the 1/8-resolution feature map F_B (also the PSF space).
+        enc_blocks: residual blocks per encoder level (1/1, 1/2, 1/4, 1/8).
+        dec_blocks: residual blocks per decoder level (1/4, 1/2, 1/1).
+        num_kernels: N, size of the trainable kernel set (the paper uses 128). Must equal
+            feat_channels: the sparse kernel bank puts kernel j in channel j of the PSF space.
+        kernel_size: H_k = W_k of each kernel (odd).
+        disp_channels: C_d, channels of the disparity feature map R.
+        disp_features: channels of the shared per-view feature extractor of the disparity estimator.
+        max_disparity: cost-volume shifts are -max..+max at 1/4 resolution (signed, Sec. 3.1).
+        disp_block: each r^i covers a disp_block x disp_block block of F_B.
+        window: s, the SRP local attention window (s x s).
+        ffn_expand: hidden expansion of the SRP feed-forward network.
+        min_gain: lower clip of N*a in the PSF block, so the inverse gain 1/(N*a) stays <= 1/min_gain.
+        min_spectrum: lower bound of |F(K)|, so inverse kernels stay bounded.
+    """
+
+    name: str = "tiny"
+    widths: tuple[int, int, int] = (32, 64, 128)
+    feat_channels: int = 128
+    enc_blocks: tuple[int, int, int, int] = (1, 2, 2, 2)
+    dec_blocks: tuple[int, int, int] = (2, 2, 2)
+    num_kernels: int = 128
+    kernel_size: int = 9
+    disp_channels: int = 64
+    disp_features: int = 32
+    max_disparity: int = 4
+    disp_block: int = 2
+    window: int = 9
+    ffn_expand: int = 2
+    min_gain: float = 0.125
+    min_spectrum: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.num_kernels != self.feat_channels:
+            raise ValueError(f"num_kernels ({self.num_kernels}) must equal feat_channels ({self.feat_channels})")
+        if self.kernel_size % 2 != 1 or self.window % 2 != 1:
+            raise ValueError("kernel_size and window must be odd")
+        if self.disp_block < 1:
+            raise ValueError("disp_block must be >= 1")
+
+    @property
+    def stride(self) -> int:
+        """Input sizes must be multiples of this (1/8 features, pooled by disp_block)."""
+        return 8 * self.disp_block
+
+    @property
+    def min_size(self) -> int:
+        """Smallest accepted input height/width."""
+        return 2 * self.stride
+
+    @classmethod
+    def from_name(cls, name: str, **overrides) -> K3DNConfig:
+        if name not in VARIANTS:
+            raise ValueError(f"unknown K3DN variant {name!r}; choose one of {sorted(VARIANTS)}")
+        return replace(VARIANTS[name], **overrides)
+
+
+VARIANTS: dict[str, K3DNConfig] = {
+    "tiny": K3DNConfig(),
+    "lightweight": K3DNConfig(
+        name="lightweight", widths=(32, 64, 160), feat_channels=160, num_kernels=160,
+        enc_blocks=(2, 2, 3, 2), dec_blocks=(3, 2, 2), disp_channels=96,
+    ),
+    "large": K3DNConfig(
+        name="large", widths=(48, 96, 256), feat_channels=256, num_kernels=256,
+        enc_blocks=(2, 3, 4, 3), dec_blocks=(3, 3, 2), disp_channels=128, disp_features=48,
+    ),
+}

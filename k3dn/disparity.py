@@ -1,0 +1,48 @@
+"""Disparity estimator D(B_L, B_R) -> R (Sec. 3.2).
+
+A shared feature extractor runs on each view (1/4 resolution); a cost volume correlates the left
+features with the right features shifted by every *signed* horizontal offset (DP disparity changes
+sign across the focal plane, Sec. 3.1); convs turn the cost volume into disparity features at 1/8
+resolution, which are pooled over disp_block x disp_block blocks into R. Each r^i then covers one
+block of F_B and is aligned to it by nearest-neighbour upsampling (footnote 2), for any input size
+that is a multiple of the network stride.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import ResBlock, block_mean, channel_sum, conv3x3, shifted
+
+
+class DisparityEstimator(nn.Module):
+    def __init__(self, features: int, out_channels: int, max_disparity: int, block: int) -> None:
+        super().__init__()
+        self.max_disparity = max_disparity
+        self.block = block
+        act = nn.LeakyReLU(0.1)
+        self.extract = nn.Sequential(
+            conv3x3(3, features // 2), act,
+            conv3x3(features // 2, features, stride=2), act, ResBlock(features),
+            conv3x3(features, features, stride=2), act, ResBlock(features),
+        )
+        n_shifts = 2 * max_disparity + 1
+        self.head = nn.Sequential(
+            conv3x3(features + n_shifts, out_channels, stride=2), act,
+            ResBlock(out_channels),
+            conv3x3(out_channels, out_channels),
+        )
+        self.scale = 1.0 / features
+
+    def cost_volume(self, fl: torch.Tensor, fr: torch.Tensor) -> torch.Tensor:
+        """Correlation of left features with right features shifted by d, d = -D..D (channels)."""
+        d = self.max_disparity
+        costs = [channel_sum(fl * shifted(fr, 0, s)) * self.scale for s in range(-d, d + 1)]
+        return torch.cat(costs, dim=1)
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """left/right: B x 3 x H x W -> R: B x C_d x H/(8 block) x W/(8 block)."""
+        fl, fr = self.extract(left), self.extract(right)
+        r = self.head(torch.cat([fl, self.cost_volume(fl, fr)], dim=1))
+        return block_mean(r, self.block)
