@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import torch
 from torch import nn
 
@@ -37,7 +35,32 @@ def validate_pair(left: torch.Tensor, right: torch.Tensor, min_size: int) -> Non
             raise ValueError(f"{name} contains NaN or Inf values")
 
 
-class K3DN(nn.Module):
+class PairRestorer(nn.Module):
+    """A network from a DP pair to a sharp image; `forward` wraps `_deblur` with input validation,
+    padding to the network stride and cropping back, and clamps the output to [0, 1]."""
+
+    config: K3DNConfig
+
+    def _deblur(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """Deblur a DP pair: N x 3 x H x W float32 in [0, 1] (H, W >= min_size) -> sharp, same shape."""
+        if not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
+            validate_pair(left, right, self.config.min_size)
+        stride = self.config.stride
+        left_p, size = pad_to_stride(left, stride)
+        right_p, _ = pad_to_stride(right, stride)
+        sharp, _ = self._deblur(left_p, right_p)
+        return crop(sharp, size).clamp(0.0, 1.0)
+
+    def _check_patch(self, x: torch.Tensor) -> None:
+        stride = self.config.stride
+        if x.shape[-1] % stride or x.shape[-2] % stride:
+            raise ValueError(f"training patches must be multiples of {stride}, got {tuple(x.shape[-2:])}")
+
+
+class K3DN(PairRestorer):
     """The float reference model. `model(left, right) -> sharp`, all N x 3 x H x W in [0, 1]."""
 
     def __init__(self, config: K3DNConfig) -> None:
@@ -85,25 +108,12 @@ class K3DN(nn.Module):
         blurred = self.psf.reblur(feats, self.kernels.forward_kernels(), a)
         return self.decoder(self.srp(feats, blurred), skips, sharp)
 
-    # --- public entry points -------------------------------------------------------------------
-    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        """Deblur a DP pair: N x 3 x H x W float32 in [0, 1] (H, W >= min_size) -> sharp, same shape."""
-        if not (torch.jit.is_tracing() or torch.compiler.is_compiling()):
-            validate_pair(left, right, self.config.min_size)
-        stride = self.config.stride
-        left_p, size = pad_to_stride(left, stride)
-        right_p, _ = pad_to_stride(right, stride)
-        sharp, _ = self._deblur(left_p, right_p)
-        return crop(sharp, size).clamp(0.0, 1.0)
-
     def deblur_and_reblur(
         self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Training pass (Eq. 18): (I^, B^) unclamped. All inputs N x 3 x H x W, H and W multiples
         of the network stride (training patches)."""
-        stride = self.config.stride
-        if left.shape[-1] % stride or left.shape[-2] % stride:
-            raise ValueError(f"training patches must be multiples of {stride}, got {tuple(left.shape[-2:])}")
+        self._check_patch(left)
         restored, a = self._deblur(left, right)
         return restored, self._reblur(sharp, a)
 
@@ -115,6 +125,3 @@ def create(name: str = "tiny", **overrides) -> K3DN:
     """Build a K3DN variant by name ('tiny', 'lightweight', 'large') with config overrides."""
     return K3DN(K3DNConfig.from_name(name, **overrides))
 
-
-def config_dict(model: K3DN) -> dict:
-    return asdict(model.config)

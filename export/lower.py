@@ -1,0 +1,136 @@
+"""Lowering: the trained K3DN -> an inference-only module made of plain, delegable operators.
+
+Everything the training graph computes from parameters alone is evaluated once, here, and stored
+as constant conv weights (DESIGN.md, "Lowering for phones"):
+
+- the inverse kernels F^-1(1/F(K^j)) (Eq. 7, 10) -> a depthwise Conv2d weight (and the forward
+  kernels K^j, Eq. 17, when a reblur path is asked for);
+- the kernel-set projection Sum(W_K * K) (Eq. 8) -> folded into the W_r 1x1 conv
+  (proj . (W_r r + b) = (proj W_r) r + proj b);
+- the orthogonal PSF mixing W and its inverse W^T -> two plain 1x1 Conv2d weights, so the
+  orthogonal parametrization (matrix_exp) is gone;
+- BatchNorm (none today) -> folded into the conv before it.
+
+The encoder, disparity estimator, SRP block and decoder are the trained submodules, deep-copied
+(the SRP local attention is already s^2 zero-pad + slice products reduced by ones 1x1 convs).
+The lowered module takes inputs that are already padded to `config.stride` (reflect padding is not
+delegable, so it stays in the pipeline, k3dn/padding.py) and does no input validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from k3dn.blocks import nearest_upsample, softmax_channels
+from k3dn.config import K3DNConfig
+from k3dn.model import K3DN
+
+_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    """Fold every eval-mode BatchNorm that directly follows a conv in an nn.Sequential into that conv.
+
+    Works in place and returns `module`. The BN is replaced by nn.Identity. A BatchNorm that does not
+    follow a conv is left as it is (still exact in eval mode) with a warning, since it is then an
+    extra op in the exported graph.
+    """
+    folded: set[int] = set()
+    for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
+        names = list(seq._modules)
+        for prev, name in zip(names, names[1:], strict=False):
+            conv, bn = seq._modules[prev], seq._modules[name]
+            if isinstance(conv, _CONV) and isinstance(bn, _BN) and bn.track_running_stats:
+                transpose = isinstance(conv, nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d)
+                seq._modules[prev] = fuse_conv_bn_eval(conv.eval(), bn.eval(), transpose=transpose)
+                seq._modules[name] = nn.Identity()
+                folded.add(id(bn))
+    left = [n for n, m in module.named_modules() if isinstance(m, _BN) and id(m) not in folded]
+    if left:
+        warnings.warn(f"BatchNorm not after a conv, left unfolded: {left}", stacklevel=2)
+    return module
+
+
+def _const_conv(weight: torch.Tensor, bias: torch.Tensor | None = None, groups: int = 1) -> nn.Conv2d:
+    """A frozen Conv2d with the given weight (cout x cin/groups x k x k), 'same' zero padding."""
+    cout, cin_g, kh, kw = weight.shape
+    conv = nn.Conv2d(cin_g * groups, cout, (kh, kw), padding=(kh // 2, kw // 2), groups=groups, bias=bias is not None)
+    conv.weight = nn.Parameter(weight.detach().clone().contiguous(), requires_grad=False)
+    if bias is not None:
+        conv.bias = nn.Parameter(bias.detach().clone().contiguous(), requires_grad=False)
+    return conv
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    module = copy.deepcopy(module).eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+class LoweredK3DN(nn.Module):
+    """Inference-only K3DN: `forward(left, right) -> sharp` on padded N x 3 x H x W inputs in [0, 1]
+    (H, W multiples of `config.stride`), output clamped to [0, 1]; no FFT, complex, matrix
+    exponential/inverse or reciprocal in the graph."""
+
+    def __init__(self, model: K3DN, with_reblur: bool = False) -> None:
+        super().__init__()
+        c = model.config
+        self.config: K3DNConfig = c
+        with torch.no_grad():
+            forward_kernels = model.kernels.forward_kernels().float()
+            inverse_kernels = model.kernels.inverse_kernels().float()
+            proj = model.query.projection(forward_kernels).float()
+            mixing = model.psf.mixing().detach().float()
+            w_r = model.query.w_r
+            # Eq. 8: a = softmax(W_v (proj . (W_r r))); the constant proj is folded into W_r.
+            self.w_r = _const_conv(w_r.weight * proj.view(-1, 1, 1, 1), w_r.bias * proj)
+            self.w_v = _frozen(model.query.w_v)
+            # Eq. 10: F^_B = W^T [ (K^-1 (*) (W F_B)) / g(a) ], depthwise with zero 'same' padding.
+            self.mix = _const_conv(mixing)
+            self.unmix = _const_conv(mixing.transpose(0, 1).contiguous())
+            self.inverse = _const_conv(inverse_kernels.unsqueeze(1), groups=c.feat_channels)
+            self.forward_kernels = (
+                _const_conv(forward_kernels.unsqueeze(1), groups=c.feat_channels) if with_reblur else None
+            )
+        self.encoder = fold_batchnorm(_frozen(model.encoder))
+        self.disparity = fold_batchnorm(_frozen(model.disparity))
+        self.srp = fold_batchnorm(_frozen(model.srp))
+        self.decoder = fold_batchnorm(_frozen(model.decoder))
+        self.num_kernels = float(c.num_kernels)
+        self.min_gain = float(c.min_gain)
+        self.eval()
+
+    def gain(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """g(a) = clip(N a, min_gain) at the resolution of F_B, a from Eq. 8 (psf.PSFBlock.gain)."""
+        a = softmax_channels(self.w_v(self.w_r(self.disparity(left, right))))
+        a = nearest_upsample(a, self.config.disp_block)
+        return (a * self.num_kernels).clamp(min=self.min_gain)
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        feats, skips = self.encoder(left, right)
+        deblurred = self.unmix(self.inverse(self.mix(feats)) / self.gain(left, right))
+        sharp = self.decoder(self.srp(feats, deblurred), skips, (left + right) * 0.5)
+        return sharp.clamp(0.0, 1.0)
+
+    def reblur(self, sharp: torch.Tensor, gain: torch.Tensor) -> torch.Tensor:
+        """Eq. 17 with constant forward kernels (only when built with `with_reblur=True`):
+        B^ from the sharp image and the gain of the blurry pair (`self.gain(left, right)`)."""
+        if self.forward_kernels is None:
+            raise RuntimeError("this lowered model was built without the reblur path (with_reblur=False)")
+        feats, skips = self.encoder(sharp, sharp)
+        blurred = self.unmix(self.forward_kernels(self.mix(feats)) * gain)
+        return self.decoder(self.srp(feats, blurred), skips, sharp)
+
+
+def lower(model: K3DN, with_reblur: bool = False) -> LoweredK3DN:
+    """An inference-only, export-ready copy of `model` (which is left untouched)."""
+    if not isinstance(model, K3DN):
+        raise TypeError(f"lower() takes a k3dn.K3DN, got {type(model).__name__}")
+    return LoweredK3DN(model, with_reblur=with_reblur)

@@ -1,0 +1,209 @@
+"""Training loop for K3DN (and the U-Net baseline), Sec. 3.4 and 4.1 of the paper.
+
+Paper recipe: AdamW, lr 3e-4, batch 4, loss Eq. 18. Here: cosine schedule with linear warm-up,
+gradient-norm clipping, periodic validation on the fixed eval set, checkpoints with optimizer and
+scheduler state so a run resumes exactly (batch s is always dataset items [s*B, (s+1)*B), and every
+item is a pure function of (seed, index)).
+
+Run directory layout:
+    config.json        the TrainConfig, model config, git commit, torch version, device
+    metrics.jsonl      one JSON line per logged step and per validation
+    last.pt            model + optimizer + scheduler + step (torch.load(weights_only=True) safe)
+    last.safetensors   latest weights (what `k3dn eval --weights` and export take)
+    best.safetensors   weights with the best validation PSNR so far
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from .baseline import UNetBaseline
+from .config import K3DNConfig
+from .losses import k3dn_loss
+from .metrics import psnr
+from .model import K3DN, PairRestorer
+from .weights_io import save_weights
+
+
+@dataclass
+class TrainConfig:
+    out: str = "runs/tiny"
+    variant: str = "tiny"
+    arch: str = "k3dn"  # "k3dn" or "unet" (baseline)
+    overrides: dict = field(default_factory=dict)  # K3DNConfig overrides
+    steps: int = 20000
+    batch: int = 4
+    patch: int = 128
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup: int = 200
+    min_lr_ratio: float = 0.02
+    reblur_weight: float = 0.5  # lambda_1 of Eq. 18; 0 = the no-reblur ablation
+    freq_weight: float = 0.05
+    clip_grad: float = 1.0
+    seed: int = 0
+    workers: int = 2
+    device: str = "auto"
+    val_every: int = 250
+    val_n: int = 8
+    val_size: int = 128
+    ckpt_every: int = 50
+    log_every: int = 10
+
+
+def build_model(cfg: TrainConfig) -> PairRestorer:
+    model_cfg = K3DNConfig.from_name(cfg.variant, **_tuples(cfg.overrides))
+    if cfg.arch == "k3dn":
+        return K3DN(model_cfg)
+    if cfg.arch == "unet":
+        return UNetBaseline(model_cfg)
+    raise ValueError(f"unknown arch {cfg.arch!r}; choose 'k3dn' or 'unet'")
+
+
+def _tuples(d: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio at cfg.steps."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, dataset, eval_set: list[dict] | None = None) -> None:
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        torch.manual_seed(cfg.seed)
+        self.model = build_model(cfg).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
+        self.dataset = dataset
+        self.eval_set = eval_set or []
+        self.step = 0
+        self.best_psnr = -math.inf
+        self.out = Path(cfg.out)
+
+    # --- state ------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "scheduler": self.sched.state_dict(), "step": self.step, "best_psnr": self.best_psnr,
+                "train_config": json.dumps(asdict(self.cfg))}
+
+    def save_checkpoint(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = self.out / "last.pt.tmp"
+        torch.save(self.state(), tmp)
+        tmp.replace(self.out / "last.pt")
+        save_weights(self.model, self.out / "last.safetensors", {"step": self.step, "arch": self.cfg.arch})
+
+    def resume(self, path: str | Path) -> None:
+        ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.sched.load_state_dict(ckpt["scheduler"])
+        self.step = int(ckpt["step"])
+        self.best_psnr = float(ckpt["best_psnr"])
+
+    # --- one step ---------------------------------------------------------------------------------
+    def train_step(self, batch: dict) -> dict[str, float]:
+        self.model.train()
+        left, right, sharp, blurry = (batch[k].to(self.device) for k in ("left", "right", "sharp", "blurry"))
+        restored, reblurred = self.model.deblur_and_reblur(left, right, sharp)
+        losses = k3dn_loss(restored, sharp, reblurred, blurry, self.cfg.reblur_weight, self.cfg.freq_weight)
+        self.opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        with torch.no_grad():
+            mse = ((restored.clamp(0, 1) - sharp) ** 2).mean()
+        return {"loss": float(losses["loss"]), "deblur": float(losses["deblur"]), "reblur": float(losses["reblur"]),
+                "psnr": float(-10 * torch.log10(mse)), "grad_norm": float(grad_norm),
+                "lr": self.sched.get_last_lr()[0]}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        self.model.eval()
+        outs, ins = [], []
+        for item in self.eval_set:
+            left, right = (torch.from_numpy(item[k]).permute(2, 0, 1)[None].to(self.device) for k in ("left", "right"))
+            pred = self.model(left, right)[0].permute(1, 2, 0).cpu().numpy()
+            outs.append(psnr(pred, item["sharp"]))
+            ins.append(psnr((item["left"] + item["right"]) / 2, item["sharp"]))
+        return {"val_psnr": float(np.mean(outs)), "val_input_psnr": float(np.mean(ins))}
+
+    # --- loop -------------------------------------------------------------------------------------
+    def loader(self) -> DataLoader:
+        cfg = self.cfg
+        indices = range(self.step * cfg.batch, cfg.steps * cfg.batch)
+        return DataLoader(self.dataset, batch_size=cfg.batch, sampler=indices, num_workers=cfg.workers,
+                          persistent_workers=False, drop_last=True)
+
+    def write_run_info(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        info = {"train": asdict(self.cfg), "model": asdict(self.model.config), "git_commit": git_commit(),
+                "torch": torch.__version__, "device": str(self.device),
+                "threads": torch.get_num_threads()}
+        (self.out / "config.json").write_text(json.dumps(info, indent=2))
+
+    def log(self, record: dict) -> None:
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def fit(self, progress: bool = True) -> None:
+        cfg = self.cfg
+        self.write_run_info()
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, dynamic_ncols=True, desc="train")
+        t_last = time.perf_counter()
+        start = time.time()
+        for batch in self.loader():
+            stats = self.train_step(batch)
+            now = time.perf_counter()
+            stats["step_s"] = now - t_last
+            t_last = now
+            bar.update(1)
+            bar.set_postfix(loss=f"{stats['loss']:.4f}", psnr=f"{stats['psnr']:.2f}", s=f"{stats['step_s']:.2f}")
+            if self.step % cfg.log_every == 0:
+                self.log({"step": self.step, "time": time.time() - start, **stats})
+            if self.eval_set and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
+                val = self.validate()
+                self.log({"step": self.step, **val})
+                bar.write(f"step {self.step}: val PSNR {val['val_psnr']:.2f} dB (input {val['val_input_psnr']:.2f})")
+                if val["val_psnr"] > self.best_psnr:
+                    self.best_psnr = val["val_psnr"]
+                    save_weights(self.model, self.out / "best.safetensors",
+                                 {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}", "arch": cfg.arch})
+            if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                self.save_checkpoint()
+        bar.close()

@@ -1,0 +1,96 @@
+"""Weights on disk: safetensors only, so loading never runs code.
+
+A weights file carries its model config as JSON in the safetensors metadata, so a file is
+self-describing and a mismatch (wrong variant, wrong architecture) is caught with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import K3DNConfig
+from .model import K3DN
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
+PRETRAINED = {"tiny": PRETRAINED_DIR / "k3dn_tiny.safetensors"}
+
+
+class WeightsError(ValueError):
+    """A weights file is missing, corrupt or does not match the model."""
+
+
+def save_weights(model: torch.nn.Module, path: str | Path, extra: dict | None = None) -> Path:
+    """Write model.state_dict() to `path` atomically, with the config (and `extra`) as metadata."""
+    path = Path(path)
+    meta = {"format": "k3dn-weights-v1"}
+    if isinstance(model, K3DN):
+        meta["config"] = json.dumps(asdict(model.config))
+    meta.update({k: str(v) for k, v in (extra or {}).items()})
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata=meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(state_dict, metadata) of a safetensors file, with clear errors for missing/corrupt files."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"weights file {path} is corrupt or not a safetensors file: {exc}") from exc
+    return state, meta
+
+
+def load_weights(path: str | Path, model: K3DN | None = None) -> K3DN:
+    """Load a K3DN from a safetensors file (config from its metadata unless `model` is given)."""
+    state, meta = read_weights(path)
+    if model is None:
+        if "config" not in meta:
+            raise WeightsError(f"{path} has no k3dn config in its metadata; pass the model to load into")
+        cfg = json.loads(meta["config"])
+        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+        model = K3DN(K3DNConfig(**cfg))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise WeightsError(f"weights file {path} does not match the {model.config.name} model: {first}") from exc
+    return model.eval()
+
+
+def load_pretrained(name: str = "tiny") -> K3DN:
+    """The shipped weights for a variant, in eval mode. Raises WeightsError if none ship."""
+    if name not in PRETRAINED:
+        raise WeightsError(f"no shipped weights for {name!r}; available: {sorted(PRETRAINED)}")
+    return load_weights(PRETRAINED[name])
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
