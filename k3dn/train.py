@@ -124,7 +124,7 @@ class Trainer:
         tmp = self.out / "last.pt.tmp"
         torch.save(self.state(), tmp)
         tmp.replace(self.out / "last.pt")
-        save_weights(self.model, self.out / "last.safetensors", {"step": self.step, "arch": self.cfg.arch})
+        save_weights(self.model, self.out / "last.safetensors", {"step": self.step})
 
     def resume(self, path: str | Path) -> None:
         ckpt = torch.load(path, map_location=self.device, weights_only=True)
@@ -203,7 +203,7 @@ class Trainer:
                 if val["val_psnr"] > self.best_psnr:
                     self.best_psnr = val["val_psnr"]
                     save_weights(self.model, self.out / "best.safetensors",
-                                 {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}", "arch": cfg.arch})
+                                 {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}"})
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 self.save_checkpoint()
         bar.close()

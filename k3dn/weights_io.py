@@ -17,8 +17,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .baseline import UNetBaseline
 from .config import K3DNConfig
-from .model import K3DN
+from .model import K3DN, PairRestorer
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
 PRETRAINED = {"tiny": PRETRAINED_DIR / "k3dn_tiny.safetensors"}
@@ -31,8 +32,8 @@ class WeightsError(ValueError):
 def save_weights(model: torch.nn.Module, path: str | Path, extra: dict | None = None) -> Path:
     """Write model.state_dict() to `path` atomically, with the config (and `extra`) as metadata."""
     path = Path(path)
-    meta = {"format": "k3dn-weights-v1"}
-    if isinstance(model, K3DN):
+    meta = {"format": "k3dn-weights-v1", "arch": "unet" if isinstance(model, UNetBaseline) else "k3dn"}
+    if isinstance(model, PairRestorer):
         meta["config"] = json.dumps(asdict(model.config))
     meta.update({k: str(v) for k, v in (extra or {}).items()})
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
@@ -64,15 +65,17 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
     return state, meta
 
 
-def load_weights(path: str | Path, model: K3DN | None = None) -> K3DN:
-    """Load a K3DN from a safetensors file (config from its metadata unless `model` is given)."""
+def load_weights(path: str | Path, model: PairRestorer | None = None) -> PairRestorer:
+    """Load a model from a safetensors file, in eval mode. The architecture (K3DN or the U-Net
+    baseline) and config come from the file's metadata unless `model` is given."""
     state, meta = read_weights(path)
     if model is None:
         if "config" not in meta:
             raise WeightsError(f"{path} has no k3dn config in its metadata; pass the model to load into")
         cfg = json.loads(meta["config"])
         cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-        model = K3DN(K3DNConfig(**cfg))
+        config = K3DNConfig(**cfg)
+        model = UNetBaseline(config) if meta.get("arch") == "unet" else K3DN(config)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

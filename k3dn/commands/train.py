@@ -1,0 +1,78 @@
+"""`k3dn train`: train K3DN (or the U-Net baseline) on synthesized DP data, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from dataclasses import fields
+from pathlib import Path
+
+from ..cli import UserError
+from ..train import TrainConfig
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    parser.add_argument("--out", default=d.out, help="run directory (config, metrics, checkpoints)")
+    parser.add_argument("--variant", default=d.variant, help="tiny | lightweight | large")
+    parser.add_argument("--arch", default=d.arch, choices=["k3dn", "unet"], help="k3dn, or the U-Net baseline")
+    parser.add_argument("--steps", type=int, default=d.steps)
+    parser.add_argument("--batch", type=int, default=d.batch)
+    parser.add_argument("--patch", type=int, default=d.patch, help="square training patch size (multiple of 16)")
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--reblur-weight", type=float, default=d.reblur_weight,
+                        help="lambda_1 of Eq. 18; 0 trains the no-reblur ablation")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
+    parser.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--val-every", type=int, default=d.val_every)
+    parser.add_argument("--data", default=None, help="optional folder of all-in-focus images to mix in")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+
+
+def parse_overrides(items: list[str]) -> dict:
+    from ..config import K3DNConfig
+
+    names = {f.name for f in fields(K3DNConfig)}
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in names:
+            raise UserError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {sorted(names)}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..data import TrainDataset, make_eval_set
+    from ..train import Trainer
+
+    if args.steps <= 0 or args.batch <= 0:
+        raise UserError("--steps and --batch must be positive")
+    if args.patch % 16 or args.patch < 32:
+        raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
+    cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
+                      steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
+                      reblur_weight=args.reblur_weight, seed=args.seed, workers=args.workers,
+                      device=args.device, val_every=args.val_every)
+    ckpt = Path(args.out) / "last.pt"
+    if args.resume and not ckpt.is_file():
+        raise UserError(f"--resume: no checkpoint at {ckpt}")
+    if not args.resume and ckpt.exists():
+        raise UserError(f"{ckpt} exists; pass --resume to continue that run or choose another --out")
+    try:
+        trainer = Trainer(cfg, TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=args.data),
+                          make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)))
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if args.resume:
+        trainer.resume(ckpt)
+        print(f"resumed {args.out} at step {trainer.step}")
+    print(f"training {cfg.arch}/{cfg.variant} on {trainer.device} for {cfg.steps} steps -> {args.out}")
+    trainer.fit()
+    return 0
