@@ -13,6 +13,7 @@ import sys
 # name -> (module, one-line help). Modules are imported lazily so `k3dn info` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("k3dn.commands.info", "parameters and MACs of each variant beside the paper's"),
+    "synth": ("k3dn.commands.synth", "write simulated dual-pixel samples (16-bit PNG) and a preview montage"),
 }
 
 

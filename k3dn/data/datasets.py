@@ -1,0 +1,144 @@
+"""Torch datasets of simulated DP pairs, the fixed evaluation set, and `k3dn synth` output folders.
+
+Item layout (TrainDataset, SynthFolder, DPDDDataset): float32 tensors `left`, `right`, `sharp`,
+`blurry` (3 x H x W in [0, 1]; blurry = (left + right) / 2 of the noisy, quantized views), and for
+simulated data `in_focus` (1 x H x W float, 1 where |c| < 0.5 px) and `radius` (1 x H x W signed blur
+radius c in px). `make_eval_set` and the `as_numpy` readers give H x W x 3 / H x W numpy arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..io import read_image
+from .dp_psf import FAMILIES
+from .generate import DEFAULT_MAX_RADIUS, random_sample
+from .optics import Camera
+from .photos import ImageFolder
+from .simulate import IN_FOCUS_RADIUS
+
+_EVAL_STREAM = 0xE7A1  # keeps evaluation samples disjoint from training samples of the same seed
+IMAGE_KEYS = ("left", "right", "sharp", "blurry")
+
+
+def to_tensors(sample: dict) -> dict:
+    """numpy H x W (x 3) arrays -> float32 C x H x W tensors (non-array entries are dropped)."""
+    out = {}
+    for key, value in sample.items():
+        if not isinstance(value, np.ndarray) or key == "depth":
+            continue
+        arr = value.astype(np.float32)
+        arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        out[key] = torch.from_numpy(np.ascontiguousarray(arr))
+    return out
+
+
+class TrainDataset(Dataset):
+    """Random simulated DP patches, generated on the fly; item i is a pure function of (seed, i).
+
+    Args:
+        patch: patch size P (items are P x P).
+        seed: dataset seed.
+        length: nominal number of items (indices must be below it).
+        sources: scene sources to draw from, among "deadleaves", "photos" (bundled with scikit-image).
+        user_dir: optional folder of all-in-focus images (+ `<stem>_depth.npy`) added as a third source.
+        max_radius: largest |c| in px.
+    """
+
+    def __init__(self, patch: int = 128, seed: int = 0, length: int = 10**6,
+                 sources: tuple[str, ...] = ("deadleaves", "photos"), user_dir: str | Path | None = None,
+                 max_radius: float = DEFAULT_MAX_RADIUS) -> None:
+        if patch < 16:
+            raise ValueError(f"patch must be >= 16, got {patch}")
+        unknown = set(sources) - {"deadleaves", "photos"}
+        if unknown:
+            raise ValueError(f"unknown sources {sorted(unknown)}; use 'deadleaves', 'photos' and/or user_dir")
+        self.patch, self.seed, self.length, self.max_radius = patch, seed, length, max_radius
+        self.folder = ImageFolder(user_dir) if user_dir is not None else None
+        self.sources = tuple(sources) + (("user",) if self.folder is not None else ())
+        if not self.sources:
+            raise ValueError("no scene source selected")
+
+    def __len__(self) -> int:
+        return self.length
+
+    def sample(self, index: int) -> dict:
+        """The numpy sample behind item `index` (with depth and metadata)."""
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for a dataset of length {self.length}")
+        rng = np.random.default_rng([self.seed, index])
+        return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius)
+
+    def __getitem__(self, index: int) -> dict:
+        return to_tensors(self.sample(index))
+
+
+def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = 1234,
+                  sources: tuple[str, ...] = ("deadleaves", "photos"),
+                  max_radius: float = DEFAULT_MAX_RADIUS) -> list[dict]:
+    """A fixed evaluation set: same arguments -> byte-identical arrays.
+
+    Items cycle through sources x kernel families, and their largest blur radius is spread evenly
+    over (0, max_radius] (golden-ratio sequence), so every n >= 4 covers both families, both sources,
+    small and large blur. Each item: left, right, sharp, blurry (H x W x 3 float32), in_focus (H x W
+    bool), radius (H x W float32), name (str).
+    """
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    items = []
+    for i in range(n):
+        rng = np.random.default_rng([seed, i, _EVAL_STREAM])
+        source = sources[(i // len(FAMILIES)) % len(sources)]
+        family = FAMILIES[i % len(FAMILIES)]
+        target = max_radius * (0.05 + 0.95 * ((i * 0.6180339887) % 1.0))
+        s = random_sample(size, rng, sources, None, max_radius, source=source, family=family, target_radius=target)
+        items.append({k: s[k] for k in ("left", "right", "sharp", "blurry", "in_focus", "radius")}
+                     | {"name": f"eval_{i:03d}_{source}_{family}"})
+    return items
+
+
+def _as_item(arrays: dict, as_numpy: bool) -> dict:
+    return arrays if as_numpy else to_tensors(arrays) | {k: v for k, v in arrays.items() if isinstance(v, str)}
+
+
+class SynthFolder(Dataset):
+    """Reads a `k3dn synth` output folder: NNNN_left.png, NNNN_right.png, NNNN_gt.png, NNNN_depth.npy
+    (+ NNNN_meta.json, from which `radius` and `in_focus` are recomputed)."""
+
+    _pattern = re.compile(r"^(\d+)_left\.png$")
+
+    def __init__(self, root: str | Path, as_numpy: bool = False) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"synth folder {self.root} does not exist")
+        self.ids = sorted(m.group(1) for p in self.root.iterdir() if (m := self._pattern.match(p.name)))
+        if not self.ids:
+            raise ValueError(f"{self.root} holds no NNNN_left.png: not a `k3dn synth` output folder")
+        for i in self.ids:
+            for part in ("right.png", "gt.png"):
+                if not (self.root / f"{i}_{part}").is_file():
+                    raise FileNotFoundError(f"{self.root / f'{i}_{part}'} is missing (its _left.png exists)")
+        self.as_numpy = as_numpy
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> dict:
+        i = self.ids[index]
+        arrays: dict = {"name": i}
+        for key, part in (("left", "left"), ("right", "right"), ("sharp", "gt")):
+            arrays[key], _ = read_image(self.root / f"{i}_{part}.png")
+        arrays["blurry"] = (arrays["left"] + arrays["right"]) / 2
+        depth_path, meta_path = self.root / f"{i}_depth.npy", self.root / f"{i}_meta.json"
+        if depth_path.is_file() and meta_path.is_file():
+            meta = json.loads(meta_path.read_text())
+            radius = Camera(**meta["camera"]).signed_radius(np.load(depth_path))
+            arrays["radius"] = radius
+            arrays["in_focus"] = np.abs(radius) < IN_FOCUS_RADIUS
+        return _as_item(arrays, self.as_numpy)

@@ -1,0 +1,91 @@
+"""Reader of the Canon dual-pixel defocus deblurring dataset (DPDD; Abuolaim & Brown, ECCV 2020).
+
+Layout (`dd_dp_dataset_png/`, 16-bit PNG, 1680 x 1120):
+
+    {split}_c/source/NAME.png   combined (left + right) defocused image
+    {split}_l/source/NAME.png   left DP view
+    {split}_r/source/NAME.png   right DP view
+    {split}_c/target/NAME.png   all-in-focus ground truth (narrow aperture)
+
+with split in train / val / test and NAME (e.g. 1P0A2417.png) identical across the four folders;
+pairs are matched by identical file stem. `root` may be `dd_dp_dataset_png` itself or its parent.
+Items carry the same keys as the simulated datasets, except `in_focus`/`radius` (unknown).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..io import read_image
+from .datasets import to_tensors
+from .simulate import dp_hflip
+
+SPLITS = ("train", "val", "test")
+FOLDERS = {"blurry": ("c", "source"), "left": ("l", "source"), "right": ("r", "source"), "sharp": ("c", "target")}
+
+
+def find_dpdd_root(root: str | Path) -> Path:
+    root = Path(root)
+    if (root / "dd_dp_dataset_png").is_dir():
+        return root / "dd_dp_dataset_png"
+    return root
+
+
+class DPDDDataset(Dataset):
+    """DPDD split as a torch Dataset.
+
+    Args:
+        root: `dd_dp_dataset_png` or its parent folder.
+        split: "train", "val" or "test".
+        patch: if given, items are random P x P crops (position and a left/right-swapping mirror drawn
+            from (seed, index)); otherwise full images.
+        seed: crop seed.
+        as_numpy: return H x W x 3 numpy arrays instead of 3 x H x W tensors.
+    """
+
+    def __init__(self, root: str | Path, split: str = "test", patch: int | None = None, seed: int = 0,
+                 as_numpy: bool = False) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"unknown DPDD split {split!r}; choose one of {SPLITS}")
+        self.root = find_dpdd_root(root)
+        self.split, self.patch, self.seed, self.as_numpy = split, patch, seed, as_numpy
+        self.dirs = {key: self.root / f"{split}_{view}" / kind for key, (view, kind) in FOLDERS.items()}
+        missing = [str(d) for d in self.dirs.values() if not d.is_dir()]
+        if missing:
+            raise FileNotFoundError(f"not a DPDD folder ({self.root}): missing {', '.join(missing)}")
+        stems = {key: {p.stem for p in d.iterdir() if p.suffix.lower() == ".png"} for key, d in self.dirs.items()}
+        common = set.intersection(*stems.values())
+        extra = {key: sorted(s - common)[:3] for key, s in stems.items() if s - common}
+        if extra:
+            detail = "; ".join(f"{self.dirs[k]} has unmatched {v}" for k, v in extra.items())
+            raise ValueError(f"DPDD {split} folders do not hold the same file names: {detail}")
+        if not common:
+            raise ValueError(f"DPDD {split} split in {self.root} holds no PNG")
+        self.names = sorted(common)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, index: int) -> dict:
+        name = self.names[index]
+        arrays: dict = {key: read_image(d / f"{name}.png")[0] for key, d in self.dirs.items()}
+        h, w = arrays["left"].shape[:2]
+        for key, arr in arrays.items():
+            if arr.shape[:2] != (h, w):
+                raise ValueError(f"{self.dirs[key] / name}.png: size {arr.shape[:2]} differs from the left view {h, w}")
+        if self.patch is not None:
+            rng = np.random.default_rng([self.seed, index])
+            p = self.patch
+            if p > min(h, w):
+                raise ValueError(f"patch {p} larger than image {h}x{w}")
+            y0, x0 = int(rng.integers(0, h - p + 1)), int(rng.integers(0, w - p + 1))
+            arrays = {k: np.ascontiguousarray(v[y0:y0 + p, x0:x0 + p]) for k, v in arrays.items()}
+            if rng.random() < 0.5:
+                arrays = dp_hflip(arrays)
+        arrays["name"] = name
+        if self.as_numpy:
+            return arrays
+        return to_tensors(arrays) | {"name": name}
