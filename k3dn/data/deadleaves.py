@@ -3,8 +3,9 @@
 Leaf sizes follow the scale-invariant law of the dead-leaves model (pdf of the radius proportional
 to r^-3 between r_min and r_max; Lee, Mumford, Huang, "Occlusion models for natural images", IJCV
 2001), which reproduces the 1/f^2 power spectrum of natural images. Leaves are ellipses of random
-aspect and orientation, each with its own depth drawn log-uniformly; they are painted from far to
-near so a nearer leaf always occludes a farther one, and the depth map is exactly the depth of the
+aspect and orientation, each standing on one of a random handful of depth planes (6-20 per image,
+log-uniform depths; this bounds the number of blur layers to render). They are painted from far to
+near, so a nearer leaf always occludes a farther one and the depth map is exactly the depth of the
 visible leaf. Each leaf is flat, a two-colour gradient, stripes, a 1/f noise texture or a tinted
 photographic texture (scikit-image's bundled brick/grass/gravel). Rendered at 2x and area-averaged,
 so edges are anti-aliased like a real all-in-focus photograph.
@@ -69,7 +70,8 @@ def _random_colours(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def dead_leaves(shape: tuple[int, int], rng: np.random.Generator, r_min: float = 1.5, r_max: float | None = None,
-                depth_range: tuple[float, float] = (0.5, 20.0), coverage: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+                depth_range: tuple[float, float] = (0.5, 20.0), coverage: float = 5.0,
+                planes: tuple[int, int] = (6, 20)) -> tuple[np.ndarray, np.ndarray]:
     """A dead-leaves image and its depth map.
 
     Args:
@@ -78,6 +80,7 @@ def dead_leaves(shape: tuple[int, int], rng: np.random.Generator, r_min: float =
         r_min, r_max: leaf radius range in output pixels (r_max defaults to max(H, W) / 2).
         depth_range: leaf depths are log-uniform in this range (metres).
         coverage: leaves are drawn until their summed area is this many times the image area.
+        planes: (min, max) number of distinct depth planes the leaves are spread over.
 
     Returns:
         image H x W x 3 float32 sRGB in [0, 1], depth H x W float32 (metres).
@@ -97,7 +100,10 @@ def dead_leaves(shape: tuple[int, int], rng: np.random.Generator, r_min: float =
     aspect = rng.uniform(0.4, 1.0, n)
     angle = rng.uniform(0, 180, n)
     lo, hi = np.log(depth_range[0]), np.log(depth_range[1])
-    depth = np.exp(rng.uniform(lo, hi, n))
+    # Each leaf stands on one of `planes` random depth planes: true per-leaf occlusion ordering, and a
+    # bounded number of blur layers to render (the planes differ from image to image).
+    plane_depths = np.exp(rng.uniform(lo, hi, int(rng.integers(planes[0], planes[1] + 1))))
+    depth = plane_depths[rng.integers(plane_depths.size, size=n)]
     order = np.argsort(-depth, kind="stable")  # far to near: nearer leaves are painted over farther ones
 
     labels = np.full((hs, ws), n, np.int32)  # label n is the background at the far end of depth_range

@@ -21,7 +21,8 @@ Families:
   of the disc with its copy shifted by t. In closed form each row y of the disc is weighted by
   x + sqrt(r^2 - y^2), a ramp from 0 at its left end to its chord length at its right end.
 
-Radii are continuous: the disc edge is anti-aliased by supersampling each pixel.
+Radii are continuous: the kernels are integrated on a fine lattice (anti-aliased disc edge) and
+splatted bilinearly onto the pixel grid, which keeps their centre of mass, hence the disparity.
 """
 
 from __future__ import annotations
@@ -68,16 +69,28 @@ def smoothing_sigma(radius: float, smooth: float = 7.0) -> float:
     return float(scale * min(radius / 8.0, 0.55 + 0.045 * radius))
 
 
-def _subsample_grid(half: int, supersample: int) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of supersample^2 points in each pixel of a (2*half+1)^2 grid, shape (H, W, S*S)."""
-    off = (np.arange(supersample) + 0.5) / supersample - 0.5
-    centres = np.arange(-half, half + 1, dtype=np.float64)
-    xs = (centres[:, None] + off[None, :]).reshape(-1)
-    grid_x = xs.reshape(2 * half + 1, supersample)
-    x = np.broadcast_to(grid_x[None, :, None, :], (2 * half + 1, 2 * half + 1, supersample, supersample))
-    y = np.broadcast_to(grid_x[:, None, :, None], (2 * half + 1, 2 * half + 1, supersample, supersample))
-    n = supersample * supersample
-    return x.reshape(2 * half + 1, 2 * half + 1, n), y.reshape(2 * half + 1, 2 * half + 1, n)
+def _lattice(radius: float, supersample: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a square lattice of pitch 1/supersample covering [-r, r]^2, symmetric about 0."""
+    m = int(math.ceil(radius * supersample))
+    t = (np.arange(-m, m, dtype=np.float64) + 0.5) / supersample
+    return np.meshgrid(t, t)
+
+
+def _splat(x: np.ndarray, y: np.ndarray, weight: np.ndarray, half: int) -> np.ndarray:
+    """Bilinear (tent) splatting of point masses onto the pixel grid [-half, half]^2.
+
+    Unlike binning each point into the pixel it falls in, this keeps the centre of mass exactly, so
+    the DP disparity of small kernels varies continuously with the radius.
+    """
+    n = 2 * half + 1
+    fx, fy = np.floor(x), np.floor(y)
+    tx, ty = x - fx, y - fy
+    ix, iy = fx.astype(np.int64) + half, fy.astype(np.int64) + half
+    out = np.zeros(n * n)
+    for dx, wx in ((0, 1 - tx), (1, tx)):
+        for dy, wy in ((0, 1 - ty), (1, ty)):
+            out += np.bincount(((iy + dy) * n + ix + dx).ravel(), weights=(weight * wx * wy).ravel(), minlength=n * n)
+    return out.reshape(n, n)
 
 
 def _gaussian_blur(kernel: np.ndarray, sigma: float) -> np.ndarray:
@@ -95,8 +108,8 @@ def butterworth_right(radius: float, params: ButterworthParams = ButterworthPara
                       supersample: int = 8) -> np.ndarray:
     """RDPD right-view kernel for a point behind the focal plane (weight on +x), float64, sums to 1."""
     sigma = smoothing_sigma(radius, params.smooth)
-    half = int(math.ceil(radius + 0.5 + 2 * sigma))
-    x, y = _subsample_grid(half, supersample)
+    half = int(math.ceil(radius + 1 + 2 * sigma))
+    x, y = _lattice(radius, supersample)
     d2 = x * x + y * y
     d0 = 2.0 * radius / params.cutoff
 
@@ -106,8 +119,7 @@ def butterworth_right(radius: float, params: ButterworthParams = ButterworthPara
 
     # RDPD rescales the Butterworth over the square (2r+1) kernel: 0 at the centre, max at a corner.
     apod = params.beta + (1.0 - params.beta) * highpass(d2) / highpass(2.0 * radius * radius)
-    disc = (d2 <= radius * radius) * apod
-    kernel = _gaussian_blur(disc.mean(axis=-1), sigma)
+    kernel = _gaussian_blur(_splat(x, y, (d2 <= radius * radius) * apod, half), sigma)
     ramp = (np.arange(-half, half + 1, dtype=np.float64) + half) / (2.0 * half)  # 0 -> 1, left -> right
     kernel = kernel * ramp[None, :]
     return kernel / kernel.sum()
@@ -115,11 +127,11 @@ def butterworth_right(radius: float, params: ButterworthParams = ButterworthPara
 
 def translating_disc_right(radius: float, supersample: int = 8) -> np.ndarray:
     """Punnappurath et al. translating-disc right-view kernel (weight on +x), float64, sums to 1."""
-    half = int(math.ceil(radius + 0.5))
-    x, y = _subsample_grid(half, supersample)
+    half = int(math.ceil(radius)) + 1
+    x, y = _lattice(radius, supersample)
     inside = x * x + y * y <= radius * radius
     weight = np.where(inside, x + np.sqrt(np.maximum(radius * radius - y * y, 0.0)), 0.0)
-    kernel = weight.mean(axis=-1)
+    kernel = _splat(x, y, weight, half)
     return kernel / kernel.sum()
 
 

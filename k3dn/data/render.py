@@ -67,13 +67,14 @@ def _convolve_valid(inp: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     half = ksize // 2
     _, hi, wi = inp.shape
     if ksize <= _DIRECT_MAX:
-        hwc = np.ascontiguousarray(inp.transpose(1, 2, 0))
-        outs = []
-        for k in kernels:
+        out = np.empty((kernels.shape[0], inp.shape[0], hi - 2 * half, wi - 2 * half), np.float32)
+        for v, k in enumerate(kernels):
             # filter2D correlates; a kernel rotated by 180 degrees makes it a convolution.
-            out = cv2.filter2D(hwc, cv2.CV_32F, np.ascontiguousarray(k[::-1, ::-1]), borderType=cv2.BORDER_CONSTANT)
-            outs.append(out.reshape(hi, wi, -1)[half:hi - half, half:wi - half].transpose(2, 0, 1))
-        return np.ascontiguousarray(np.stack(outs))
+            flipped = np.ascontiguousarray(k[::-1, ::-1])
+            for c, plane in enumerate(inp):
+                out[v, c] = cv2.filter2D(plane, cv2.CV_32F, flipped, borderType=cv2.BORDER_CONSTANT)[
+                    half:hi - half, half:wi - half]
+        return out
     n, m = sfft.next_fast_len(hi, real=True), sfft.next_fast_len(wi, real=True)
     spec = sfft.rfft2(inp, s=(n, m))
     kspec = sfft.rfft2(kernels, s=(n, m))
@@ -82,7 +83,8 @@ def _convolve_valid(inp: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return out[..., 2 * half:hi, 2 * half:wi]
 
 
-def composite(image: np.ndarray, rank: np.ndarray, kernels: Sequence[np.ndarray]) -> np.ndarray:
+def composite(image: np.ndarray, rank: np.ndarray, kernels: Sequence[np.ndarray],
+              crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Render the layered scene once per view.
 
     Args:
@@ -90,14 +92,17 @@ def composite(image: np.ndarray, rank: np.ndarray, kernels: Sequence[np.ndarray]
         rank: H x W int layer index of each pixel, 0 = farthest.
         kernels: per layer, a (V, k, k) stack of that layer's PSF for each of the V views
             (k odd; 1 x 1 means no blur).
+        crop: (y0, y1, x0, x1), the only output region wanted (default: all); the rest of the
+            canvas only provides context.
 
     Returns:
-        V x C x H x W float32.
+        V x C x h x w float32, (h, w) the crop size.
     """
     ch, h, w = image.shape
+    cy0, cy1, cx0, cx1 = crop or (0, h, 0, w)
     nviews = kernels[0].shape[0]
-    acc = np.zeros((nviews, ch, h, w), np.float32)  # S
-    cov = np.zeros((nviews, 1, h, w), np.float32)  # W
+    acc = np.zeros((nviews, ch, cy1 - cy0, cx1 - cx0), np.float32)  # S
+    cov = np.zeros((nviews, 1, cy1 - cy0, cx1 - cx0), np.float32)  # W
     for k, kern in enumerate(kernels):
         mask = rank == k
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -105,8 +110,10 @@ def composite(image: np.ndarray, rank: np.ndarray, kernels: Sequence[np.ndarray]
             continue
         half = kern.shape[-1] // 2
         # Output box: the layer's bounding box grown by the blur; input box: grown once more.
-        oy0, oy1 = max(rows[0] - half, 0), min(rows[-1] + 1 + half, h)
-        ox0, ox1 = max(cols[0] - half, 0), min(cols[-1] + 1 + half, w)
+        oy0, oy1 = max(rows[0] - half, cy0), min(rows[-1] + 1 + half, cy1)
+        ox0, ox1 = max(cols[0] - half, cx0), min(cols[-1] + 1 + half, cx1)
+        if oy0 >= oy1 or ox0 >= ox1:
+            continue
         iy0, iy1, ix0, ix1 = oy0 - half, oy1 + half, ox0 - half, ox1 + half
         sy0, sy1, sx0, sx1 = max(iy0, 0), min(iy1, h), max(ix0, 0), min(ix1, w)
         inp = np.zeros((ch + 2, iy1 - iy0, ix1 - ix0), np.float32)
@@ -133,7 +140,8 @@ def composite(image: np.ndarray, rank: np.ndarray, kernels: Sequence[np.ndarray]
         mean_colour = colour * inv_m
         np.minimum(mean_colour, hi, out=mean_colour)
         np.maximum(mean_colour, lo, out=mean_colour)
-        s_box, w_box = acc[..., oy0:oy1, ox0:ox1], cov[..., oy0:oy1, ox0:ox1]
+        s_box = acc[..., oy0 - cy0:oy1 - cy0, ox0 - cx0:ox1 - cx0]
+        w_box = cov[..., oy0 - cy0:oy1 - cy0, ox0 - cx0:ox1 - cx0]
         mean_colour -= s_box
         mean_colour *= a
         s_box += mean_colour  # S <- a F' + (1 - a) S, with F = a F'
@@ -143,13 +151,14 @@ def composite(image: np.ndarray, rank: np.ndarray, kernels: Sequence[np.ndarray]
     return out
 
 
-def render(image: np.ndarray, signed_radius: np.ndarray,
-           kernel_fn: Callable[[float], np.ndarray], levels: np.ndarray | None = None) -> np.ndarray:
+def render(image: np.ndarray, signed_radius: np.ndarray, kernel_fn: Callable[[float], np.ndarray],
+           levels: np.ndarray | None = None, crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Layered defocus render of `image` (H x W x C) with per-pixel signed blur radius (H x W): V x H x W x C.
 
     `kernel_fn(c)` returns the (V, k, k) stack of view kernels for signed radius c. The canvas edge
     is treated as the edge of the world (coverage-normalized), so callers that need the blur near the
-    border to see outside content should pad first (see `simulate.simulate_pair`).
+    border to see outside content should pad first and pass `crop` = (y0, y1, x0, x1), the region
+    to render (see `simulate.render_dp`).
     """
     if image.ndim != 3 or signed_radius.shape != image.shape[:2]:
         raise ValueError(f"image {image.shape} and radius {signed_radius.shape} must be H x W x C and H x W")
@@ -157,5 +166,5 @@ def render(image: np.ndarray, signed_radius: np.ndarray,
         levels = radius_levels(max(float(np.abs(signed_radius).max()), 0.5))
     rank, radii = quantize_radius(signed_radius, levels)
     kernels = [np.asarray(kernel_fn(float(c)), np.float32) for c in radii]
-    out = composite(np.ascontiguousarray(image.transpose(2, 0, 1), np.float32), rank, kernels)
+    out = composite(np.ascontiguousarray(image.transpose(2, 0, 1), np.float32), rank, kernels, crop)
     return out.transpose(0, 2, 3, 1)

@@ -66,7 +66,7 @@ def render_dp(image: np.ndarray, signed_radius: np.ndarray, family: str = "butte
     if m > 0:
         image = np.pad(image, ((m, m), (m, m), (0, 0)), mode="reflect")
         signed_radius = np.pad(signed_radius, m, mode="reflect")
-    views = render(image, signed_radius, kernel_fn)[:, m:m + h, m:m + w]
+    views = render(image, signed_radius, kernel_fn, crop=(m, m + h, m, m + w))
     names = ["left", "right"] + (["full"] if full else [])
     return {name: np.ascontiguousarray(v) for name, v in zip(names, views, strict=True)}
 
