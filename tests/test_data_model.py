@@ -172,6 +172,55 @@ def test_constant_image_stays_constant_through_occlusions() -> None:
             np.testing.assert_allclose(out[key], np.broadcast_to(colour, out[key].shape), rtol=0, atol=2e-6)
 
 
+def light_field_render(layers: list, weight, n: int = 16) -> np.ndarray:
+    """Exact DP view of a layered scene: the sum over aperture points u (weighted by the half-aperture
+    sensitivity `weight(ux, uy)`) of pinhole views in which layer k is displaced by c_k * u and nearer
+    layers occlude farther ones. `layers` = [(rgb, alpha, c)] from near to far, full planes (the content
+    hidden behind nearer layers is known here, unlike in an all-in-focus photograph)."""
+    h, w = layers[0][1].shape
+    t = (np.arange(n) + 0.5) / n * 2 - 1
+    acc, total = np.zeros((h, w, 3)), 0.0
+    for uy in t:
+        for ux in t:
+            if ux * ux + uy * uy > 1:
+                continue
+            out, trans = np.zeros((h, w, 3)), np.ones((h, w, 1))
+            for rgb, alpha, c in layers:
+                shift = np.float32([[1, 0, c * ux], [0, 1, c * uy]])
+                a = cv2.warpAffine(alpha, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                col = cv2.warpAffine(rgb, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                out += trans * a[..., None] * col
+                trans = trans * (1 - a[..., None])
+            acc += weight(ux, uy) * out
+            total += weight(ux, uy)
+    return (acc / total).astype(np.float32)
+
+
+def test_layered_render_approximates_the_exact_light_field() -> None:
+    """The translating-disc PSF of radius c is the half-aperture weight x + sqrt(1 - y^2) scaled by c, so
+    the layered render can be checked against a brute-force sum over aperture points. The Ikoma-style
+    normalization matters: without it (a_k = h_k * alpha_k) the error here is ~1.6x larger."""
+    yy, xx = np.mgrid[:128, :128]
+    errors = []
+    for seed, (c_near, c_mid, c_far) in enumerate([(-9.0, -4.5, 3.0), (-6.5, 4.5, 7.5), (-4.0, 0.0, 8.0)]):
+        near = ((yy - 60) ** 2 / 25**2 + (xx - 70) ** 2 / 20**2 < 1).astype(np.float32)
+        mid = (np.abs(xx - 40 - 8 * seed) < 10).astype(np.float32)
+        planes = [np.clip(texture((128, 128), seed=10 * seed + k, sigma=2.0) * 4 - 1.5, 0, 1) * tint
+                  for k, tint in enumerate(([0.3, 0.4, 1.0], [0.3, 1.0, 0.4], [1.0, 0.4, 0.3]))]
+        layers = [(planes[0], near, c_near), (planes[1], mid, c_mid), (planes[2], np.ones_like(near), c_far)]
+        aif, radius = planes[2].copy(), np.full(near.shape, c_far, np.float32)
+        for (rgb, alpha, c) in layers[1::-1]:  # paint mid, then near, over the far plane
+            aif[alpha > 0] = rgb[alpha > 0]
+            radius[alpha > 0] = c
+        ours = render_dp(aif.astype(np.float32), radius, "disc")
+        weights = {"right": lambda x, y: x + np.sqrt(1 - y * y), "left": lambda x, y: -x + np.sqrt(1 - y * y)}
+        for view, weight in weights.items():
+            ref = light_field_render(layers, weight)
+            errors.append(np.abs(ours[view] - ref)[16:-16, 16:-16].mean())
+            assert np.abs(aif - ref)[16:-16, 16:-16].mean() > 3 * errors[-1], "the blur must be mostly explained"
+    assert np.mean(errors) < 0.0065, errors  # 0.0055 here; 0.0086 without the normalization
+
+
 def test_mirrored_scene_gives_swapped_mirrored_views() -> None:
     rng = np.random.default_rng(5)
     image, depth = dead_leaves((64, 96), rng)
