@@ -14,6 +14,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("k3dn.commands.info", "parameters and MACs of each variant beside the paper's"),
     "synth": ("k3dn.commands.synth", "write simulated dual-pixel samples (16-bit PNG) and a preview montage"),
+    "train": ("k3dn.commands.train", "train K3DN (or the U-Net baseline) on simulated DP data, resumable"),
+    "deblur": ("k3dn.commands.deblur", "deblur a DP pair (8/16-bit PNG or TIFF, any size)"),
+    "export": ("k3dn.commands.export", "lower and export to ExecuTorch, TFLite, CoreML, ONNX with parity checks"),
 }
 
 

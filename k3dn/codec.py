@@ -41,6 +41,9 @@ class Decoder(nn.Module):
         self.up0 = nn.ConvTranspose2d(w1, w0, 2, stride=2)
         self.dec0 = res_stack(w0, blocks[2])
         self.out = conv3x3(w0, 3)
+        # Start as the identity on the input image: the network learns a residual correction.
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
 
     def forward(self, feats: torch.Tensor, skips: list[torch.Tensor], base: torch.Tensor) -> torch.Tensor:
         e0, e1, e2 = skips

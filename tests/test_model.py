@@ -103,6 +103,9 @@ def test_disparity_block_changes_psf_output_only_inside_its_block(tiny: k3dn.K3D
 def test_gradients_reach_every_parameter_through_deblur_and_reblur() -> None:
     torch.manual_seed(0)
     model = k3dn.create("tiny")
+    # The decoder's output conv starts at zero (identity start), which blocks gradient to everything
+    # before it at exactly that point; move off it as one optimizer step would.
+    torch.nn.init.normal_(model.decoder.out.weight, std=1e-2)
     left, right, sharp = torch.rand(3, 2, 3, 32, 32)
     restored, reblurred = model.deblur_and_reblur(left, right, sharp)
     (restored.mean() + reblurred.mean()).backward()
@@ -114,6 +117,13 @@ def test_gradients_reach_every_parameter_through_deblur_and_reblur() -> None:
     _, reblurred = model.deblur_and_reblur(left, right, sharp)
     reblurred.mean().backward()
     assert model.kernels.w_re.grad.abs().sum() > 0
+
+
+def test_untrained_model_starts_as_the_identity_on_the_view_mean() -> None:
+    left, right = torch.rand(2, 1, 3, 48, 48)
+    with torch.no_grad():
+        out = k3dn.create("tiny").eval()(left, right)
+    torch.testing.assert_close(out, (left + right) / 2)
 
 
 def test_same_seed_same_output() -> None:
