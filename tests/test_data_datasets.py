@@ -102,6 +102,19 @@ def test_eval_set_is_byte_identical_and_covers_both_families() -> None:
     assert not any(np.array_equal(x["sharp"][:, :64], train.sample(i)["sharp"]) for i, x in enumerate(a))
 
 
+def test_user_folder_is_a_third_source(tmp_path) -> None:
+    from k3dn.io import write_image
+
+    rng = np.random.default_rng(0)
+    write_image(tmp_path / "mine.png", rng.random((120, 140, 3)).astype(np.float32), bits=16)
+    ds = TrainDataset(patch=48, seed=0, user_dir=tmp_path)
+    assert ds.sources == ("deadleaves", "photos", "user")
+    sources = {ds.sample(i)["meta"]["source"] for i in range(12)}
+    assert "user" in sources
+    with pytest.raises(FileNotFoundError):
+        TrainDataset(user_dir=tmp_path / "missing")
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="sources"):
         TrainDataset(sources=("imagenet",))
