@@ -1,0 +1,15 @@
+"""Lowering and on-device export of K3DN: ExecuTorch (.pte), TFLite/LiteRT (.tflite), CoreML (.mlpackage)
+and ONNX (.onnx), each checked against the float PyTorch model in its real runtime.
+
+    from export.lower import lower                   # inference-only, delegable graph
+    from export.pipeline import export_backends      # export + audit + parity + sidecar, per backend
+    from export.runners import open_runner           # run any artifact: runner(left, right) -> sharp
+
+Backend toolchains are imported only when a backend is used, so `import export` needs torch alone.
+"""
+
+from .lower import LoweredK3DN, fold_batchnorm, lower
+
+BACKENDS = ("executorch", "tflite", "coreml", "onnx")
+
+__all__ = ["BACKENDS", "LoweredK3DN", "fold_batchnorm", "lower"]

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from k3dn.blocks import nearest_upsample, softmax_channels
+from k3dn.blocks import nearest_upsample
 from k3dn.config import K3DNConfig
 from k3dn.model import K3DN
 
@@ -55,6 +55,20 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     if left:
         warnings.warn(f"BatchNorm not after a conv, left unfolded: {left}", stacklevel=2)
     return module
+
+
+def channel_softmax(x: torch.Tensor) -> torch.Tensor:
+    """Softmax over dim 1 of N x C x H x W, as a softmax over the last dim of an N x HW x C view.
+
+    Replaces k3dn.blocks.softmax_channels (permute to NHWC, softmax, permute back) in the lowered
+    graph: ExecuTorch 1.4.1's XNNPACK ChannelsLastTaggedReshapePass treats permute as layout-agnostic,
+    so a permute whose input comes from a conv (kept NHWC inside the delegate) permutes the wrong
+    axes and the softmax runs over H (max error ~0.1 on a softmax whose values are ~0.01). A reshape
+    forces the delegate back to NCHW first, and the 3-D transposes are never re-tagged.
+    """
+    n, c, h, w = x.shape
+    y = torch.softmax(x.reshape(n, c, h * w).transpose(1, 2), dim=-1)
+    return y.transpose(1, 2).reshape(n, c, h, w)
 
 
 def _const_conv(weight: torch.Tensor, bias: torch.Tensor | None = None, groups: int = 1) -> nn.Conv2d:
@@ -109,7 +123,7 @@ class LoweredK3DN(nn.Module):
 
     def gain(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """g(a) = clip(N a, min_gain) at the resolution of F_B, a from Eq. 8 (psf.PSFBlock.gain)."""
-        a = softmax_channels(self.w_v(self.w_r(self.disparity(left, right))))
+        a = channel_softmax(self.w_v(self.w_r(self.disparity(left, right))))
         a = nearest_upsample(a, self.config.disp_block)
         return (a * self.num_kernels).clamp(min=self.min_gain)
 
