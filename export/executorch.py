@@ -1,0 +1,87 @@
+"""ExecuTorch: torch.export -> constant propagation -> to_edge_transform_and_lower(XnnpackPartitioner)
+-> .pte, every compute op inside the XNNPACK delegate.
+
+Constant propagation runs first because k3dn/blocks.py builds its constant weights (the ones of
+`channel_sum`, `nearest_upsample`, `block_mean`) inside forward: torch.export records them as
+`aten.full`/`aten.ones` nodes, and XNNPACK only takes convolutions whose weights are constants, so
+without folding 92 convolutions (81 of them in the SRP attention) would stay on portable kernels.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from .common import GraphAudit, as_lowered, commit_path, example_args, require, temp_path
+
+REQUIRES = ("executorch",)
+SUFFIX = "pte"
+PRECISION = "fp32"
+# Non-delegated kernels the contract tolerates. None today: the .pte runs one XNNPACK delegate call
+# and nothing else (the runtime copies the I/O tensors itself, which are not ops in the program).
+ALLOWED_NON_DELEGATED: tuple[str, ...] = ()
+
+
+def export_executorch(
+    model: torch.nn.Module, example_inputs: tuple[torch.Tensor, torch.Tensor], out: str | Path
+) -> Path:
+    """Export `model` (a K3DN, lowered here, or a LoweredK3DN) at the static shape of `example_inputs`
+    to an XNNPACK-delegated `out` (.pte, method `forward(left, right) -> sharp`), written atomically."""
+    require("executorch", REQUIRES)
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    from executorch.exir.passes.constant_prop_pass import constant_prop_pass
+
+    out = Path(out)
+    lowered = as_lowered(model)
+    program = constant_prop_pass(torch.export.export(lowered, example_args(example_inputs), strict=False))
+    edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+    buffer = edge.to_executorch().buffer
+    tmp = temp_path(out)
+    try:
+        tmp.write_bytes(buffer)
+        return commit_path(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def audit_executorch(path: str | Path) -> GraphAudit:
+    """Read the .pte's execution plan: delegate calls vs kernel calls that run outside XNNPACK."""
+    require("executorch", REQUIRES)
+    from executorch.exir._serialize._program import deserialize_pte_binary  # no public reader in 1.4.1
+    from executorch.exir.schema import DelegateCall, KernelCall
+
+    pte = deserialize_pte_binary(Path(path).read_bytes())
+    program = getattr(pte, "program", pte)
+    if len(program.execution_plan) != 1:
+        names = [p.name for p in program.execution_plan]
+        return GraphAudit("executorch", {}, problems=[f"expected one method 'forward', got {names}"])
+    plan = program.execution_plan[0]
+    ops: Counter[str] = Counter()
+    non_delegated: list[str] = []
+    for chain in plan.chains:
+        for instr in chain.instructions:
+            args = instr.instr_args
+            if isinstance(args, DelegateCall):
+                ops[f"delegate:{plan.delegates[args.delegate_index].id}"] += 1
+            elif isinstance(args, KernelCall):
+                op = plan.operators[args.op_index]
+                name = f"{op.name}.{op.overload}" if op.overload else op.name
+                ops[name] += 1
+                non_delegated.append(name)
+    audit = GraphAudit(
+        "executorch", dict(ops), non_delegated=sorted(set(non_delegated)),
+        details={"method": plan.name, "delegates": sorted({d.id for d in plan.delegates}),
+                 "inputs": len(plan.inputs), "outputs": len(plan.outputs)},
+    )
+    stray = sorted(set(non_delegated) - set(ALLOWED_NON_DELEGATED))
+    if stray:
+        audit.problems.append(f"{len(non_delegated)} kernel calls run outside XNNPACK: {stray}")
+    if not any(k.startswith("delegate:XnnpackBackend") for k in ops):
+        audit.problems.append(f"no XNNPACK delegate call in the program: {dict(ops)}")
+    if (len(plan.inputs), len(plan.outputs)) != (2, 1):
+        audit.problems.append(f"expected 2 inputs and 1 output, got {len(plan.inputs)} and {len(plan.outputs)}")
+    return audit

@@ -1,0 +1,189 @@
+"""The export step end to end, per backend: lower -> export -> audit -> parity -> sidecar -> rename.
+
+An artifact only ever appears under its final name after its graph audit and its parity check
+passed; a backend whose toolchain is missing is skipped with the reason; a failure in one backend
+does not stop the others. `k3dn export` is a thin CLI over `export_backends`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+
+from k3dn.config import K3DNConfig
+from k3dn.model import K3DN
+
+from . import BACKENDS
+from .common import (
+    INPUT_NAMES,
+    OUTPUT_NAME,
+    ExportError,
+    GraphAudit,
+    artifact_name,
+    commit_path,
+    missing_modules,
+    path_sha256,
+    path_size,
+    remove_path,
+    temp_path,
+    toolchain_versions,
+    write_json_atomic,
+)
+from .lower import LoweredK3DN, lower
+from .parity import FP16_BUDGET, FP32_BUDGET, PARITY_SEEDS, ParityError, ParityResult, check_parity, parity_pairs
+from .runners import RuntimeUnavailable, TorchRunner, open_runner
+
+SIDECAR_FORMAT = "k3dn-export-v1"
+
+
+@dataclass
+class Outcome:
+    """What happened to one backend: status 'ok', 'skipped' or 'failed', with the reason for the latter two."""
+
+    backend: str
+    status: str
+    reason: str = ""
+    artifact: Path | None = None
+    sidecar: Path | None = None
+    parity: ParityResult | None = None
+    audit: GraphAudit | None = None
+    seconds: float | None = None
+    size_bytes: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        status = self.status if not self.reason else f"{self.status}: {self.reason}"
+        if self.status == "ok" and self.parity is not None and self.parity.skipped:
+            status = f"ok, numeric check skipped: {self.parity.skipped}"
+        return {"backend": self.backend, "artifact": self.artifact.name if self.artifact else None,
+                "size_mb": self.size_bytes / 1e6 if self.size_bytes else None, "seconds": self.seconds,
+                "parity": self.parity, "status": status}
+
+
+def check_size(config: K3DNConfig, size: tuple[int, int]) -> None:
+    """Artifacts take padded inputs: H and W multiples of the stride and at least min_size."""
+    h, w = size
+    s = config.stride
+    if h % s or w % s or min(h, w) < config.min_size:
+        raise ValueError(f"export size {h}x{w}: H and W must be multiples of {s} and >= {config.min_size} "
+                         f"(e.g. {max(-(-h // s) * s, config.min_size)}x{max(-(-w // s) * s, config.min_size)}); "
+                         "pad frames in the pipeline (k3dn.padding) before the artifact")
+
+
+# --- one backend -----------------------------------------------------------------------------
+def _backend(name: str):
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose from {BACKENDS}")
+    return importlib.import_module(f"export.{name}")
+
+
+def _sidecar(model: K3DN, size, weights_info, mod, final: Path, artifact: Path, audit, parity, seconds) -> dict:
+    """The sidecar JSON of `final`, whose bytes are still at `artifact` (the temporary name)."""
+    tensor = {"shape": [1, 3, *size], "dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW, RGB"}
+    return {
+        "format": SIDECAR_FORMAT,
+        "artifact": final.name,
+        "sha256": path_sha256(artifact),
+        "bytes": path_size(artifact),
+        "backend": mod.__name__.rsplit(".", 1)[-1],
+        "model": {"variant": model.config.name, "config": asdict(model.config)},
+        "weights": weights_info,
+        "input_size": list(size),
+        "io": {"inputs": {n: tensor for n in INPUT_NAMES}, "outputs": {OUTPUT_NAME: tensor},
+               "padding": f"inputs are already padded to multiples of {model.config.stride} "
+                          "(k3dn.padding.pad_to_stride, reflect) and the output is cropped after"},
+        "precision": mod.PRECISION,
+        "audit": audit.to_dict(),
+        "parity": parity.to_dict(),
+        "toolchain": toolchain_versions(),
+        "export_seconds": round(seconds, 2),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def export_backend(
+    name: str,
+    model: K3DN,
+    size: tuple[int, int],
+    out_dir: str | Path,
+    weights_info: dict | None = None,
+    lowered: LoweredK3DN | None = None,
+) -> Outcome:
+    """Export, audit and parity-check one backend; the artifact and its sidecar JSON land in `out_dir`
+    only if all passed. `lowered` defaults to `lower(model)`; `model` is the float reference."""
+    mod = _backend(name)
+    missing = missing_modules(mod.REQUIRES)
+    if missing:
+        return Outcome(name, "skipped", f"{', '.join(missing)} not installed (pip install -e '.[export]')")
+    check_size(model.config, size)
+    out_dir = Path(out_dir)
+    final = out_dir / artifact_name(model.config.name, size, mod.PRECISION, mod.SUFFIX)
+    sidecar = final.with_name(final.name + ".json")
+    for stale in (final, sidecar):  # never leave an older artifact under a name whose export now fails
+        remove_path(stale)
+    pairs = parity_pairs(*size)
+    example = tuple(torch.from_numpy(x) for x in pairs[0])
+    tmp = temp_path(final)
+    start = time.perf_counter()
+    parity: ParityResult | None = None
+    try:
+        getattr(mod, f"export_{name}")(lowered if lowered is not None else lower(model), example, tmp)
+        seconds = time.perf_counter() - start
+        audit = getattr(mod, f"audit_{name}")(tmp).check()
+        budget = FP16_BUDGET if mod.PRECISION == "fp16" else FP32_BUDGET
+        inputs = f"{len(pairs)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds {list(PARITY_SEEDS)})"
+        try:
+            with open_runner(tmp) as runner:
+                parity = check_parity(runner, TorchRunner(model), pairs, budget, name, inputs=inputs)
+        except RuntimeUnavailable as exc:
+            parity = ParityResult(name, name, None, None, budget, None, skipped=str(exc), inputs=inputs)
+        if parity.passed is False:
+            raise ParityError(f"{name}: max|diff| {parity.max_abs:.2e}, PSNR {parity.psnr:.1f} dB, "
+                              f"budget {budget.describe()}")
+        write_json_atomic(sidecar, _sidecar(model, size, weights_info or {}, mod, final, tmp, audit, parity, seconds))
+        commit_path(tmp, final)
+        return Outcome(name, "ok", artifact=final, sidecar=sidecar, parity=parity, audit=audit, seconds=seconds,
+                       size_bytes=path_size(final))
+    except (ExportError, ParityError) as exc:
+        remove_path(sidecar)
+        return Outcome(name, "failed", str(exc), seconds=time.perf_counter() - start, parity=parity)
+    except Exception as exc:  # noqa: BLE001 - a converter crash fails this backend, not the others
+        remove_path(sidecar)
+        return Outcome(name, "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                       seconds=time.perf_counter() - start)
+    finally:
+        remove_path(tmp)
+
+
+def export_backends(
+    names: Sequence[str],
+    model: K3DN,
+    size: tuple[int, int],
+    out_dir: str | Path,
+    weights_info: dict | None = None,
+    progress: Callable[[str], None] = print,
+) -> list[Outcome]:
+    """`export_backend` for each name (one lowering shared by all), reporting progress per backend."""
+    check_size(model.config, size)
+    lowered = lower(model)
+    outcomes = []
+    for i, name in enumerate(names, 1):
+        progress(f"[{i}/{len(names)}] {name}: exporting {size[0]}x{size[1]} ...")
+        outcome = export_backend(name, model, size, out_dir, weights_info, lowered=lowered)
+        outcomes.append(outcome)
+        p = outcome.parity
+        if outcome.status == "ok":
+            check = f"parity skipped ({p.skipped})" if p.skipped else (
+                f"parity max|diff| {p.max_abs:.1e}, PSNR {p.psnr:.1f} dB")
+            progress(f"[{i}/{len(names)}] {name}: ok in {outcome.seconds:.0f} s, {outcome.artifact.name} "
+                     f"({outcome.size_bytes / 1e6:.1f} MB), {check}")
+        else:
+            progress(f"[{i}/{len(names)}] {name}: {outcome.status}: {outcome.reason}")
+    return outcomes
+
