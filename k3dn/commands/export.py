@@ -1,0 +1,67 @@
+"""`k3dn export`: lower K3DN and export it to ExecuTorch, TFLite/LiteRT, CoreML and/or ONNX.
+
+Each artifact is audited (no FFT/complex/inverse ops; every op delegated or builtin) and run in its
+real runtime against the float PyTorch model before it is kept; a parity table closes the run.
+Exit status: 0 when every backend passed or was skipped for a missing toolchain, 1 when any failed,
+2 for a usage error. The `export` package is imported here, inside run(): k3dn never imports it at
+import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cli import UserError
+from ..config import VARIANTS
+
+BACKEND_CHOICES = ("executorch", "tflite", "coreml", "onnx", "all")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, action="append", required=True,
+                        help="target (repeatable); 'all' = executorch, tflite, coreml, onnx")
+    parser.add_argument("--size", required=True, help="static input size HxW of the artifact, multiples of 16 "
+                                                      "(e.g. 128x128); frames are padded to it in the pipeline")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="tiny", help="model variant (default tiny)")
+    parser.add_argument("--weights", help="safetensors state dict (default: the shipped weights of the variant, "
+                                          "else a seeded random model, recorded as 'random-seed-0')")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from export.common import parse_size
+        from export.parity import format_table
+        from export.pipeline import BACKENDS, check_size, export_backends
+        from export.weights import load_model
+    except ImportError as exc:
+        raise UserError(f"the export package is not importable ({exc}); install with pip install -e '.[export]'") \
+            from exc
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    names = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
+    try:
+        model, weights_info = load_model(args.variant, args.weights)
+        check_size(model.config, size)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"k3dn export: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, -> {out}")
+    outcomes = export_backends(names, model, size, out, weights_info)
+
+    table = format_table([o.row() for o in outcomes])
+    print("\nParity against the float PyTorch model\n" + table)
+    report = out / f"parity_{model.config.name}_{size[0]}x{size[1]}.txt"
+    report.write_text(table + "\n")
+    if all(o.status == "skipped" for o in outcomes):
+        raise UserError("no backend could run here: " + "; ".join(f"{o.backend}: {o.reason}" for o in outcomes))
+    failed = [o.backend for o in outcomes if o.status == "failed"]
+    if failed:
+        print(f"\nk3dn export: FAILED for {', '.join(failed)}; no artifact was kept for them")
+        return 1
+    return 0
