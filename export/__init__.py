@@ -8,8 +8,7 @@ and ONNX (.onnx), each checked against the float PyTorch model in its real runti
 Backend toolchains are imported only when a backend is used, so `import export` needs torch alone.
 """
 
+from .common import BACKENDS
 from .lower import LoweredK3DN, fold_batchnorm, lower
-
-BACKENDS = ("executorch", "tflite", "coreml", "onnx")
 
 __all__ = ["BACKENDS", "LoweredK3DN", "fold_batchnorm", "lower"]

@@ -21,6 +21,7 @@ from k3dn.model import K3DN
 
 from .lower import LoweredK3DN, lower
 
+BACKENDS = ("executorch", "tflite", "coreml", "onnx")
 INPUT_NAMES = ("left", "right")
 OUTPUT_NAME = "sharp"
 
@@ -93,7 +94,7 @@ def example_args(example_inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor
 def temp_path(final: Path) -> Path:
     """A fresh, not-yet-existing hidden path next to `final` (same filesystem, so rename is atomic)."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp" + "".join(final.suffixes))
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp" + final.suffix)
     os.close(fd)
     os.unlink(tmp)
     return Path(tmp)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 import time
+import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,8 +20,8 @@ import torch
 from k3dn.config import K3DNConfig
 from k3dn.model import K3DN
 
-from . import BACKENDS
 from .common import (
+    BACKENDS,
     INPUT_NAMES,
     OUTPUT_NAME,
     ExportError,
@@ -55,7 +56,7 @@ class Outcome:
     audit: GraphAudit | None = None
     seconds: float | None = None
     size_bytes: int | None = None
-    extra: dict = field(default_factory=dict)
+    detail: str = ""  # the traceback of an unexpected converter/runtime error
 
     def row(self) -> dict:
         status = self.status if not self.reason else f"{self.status}: {self.reason}"
@@ -155,8 +156,9 @@ def export_backend(
         return Outcome(name, "failed", str(exc), seconds=time.perf_counter() - start, parity=parity)
     except Exception as exc:  # noqa: BLE001 - a converter crash fails this backend, not the others
         remove_path(sidecar)
-        return Outcome(name, "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                       seconds=time.perf_counter() - start)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return Outcome(name, "failed", f"{type(exc).__name__}: {first}", seconds=time.perf_counter() - start,
+                       parity=parity, detail=traceback.format_exc())
     finally:
         remove_path(tmp)
 

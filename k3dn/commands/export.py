@@ -10,6 +10,7 @@ import time.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..cli import UserError
@@ -31,9 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from export.common import parse_size
+        from export.common import BACKENDS, parse_size
         from export.parity import format_table
-        from export.pipeline import BACKENDS, check_size, export_backends
+        from export.pipeline import check_size, export_backends
         from export.weights import load_model
     except ImportError as exc:
         raise UserError(f"the export package is not importable ({exc}); install with pip install -e '.[export]'") \
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
     if all(o.status == "skipped" for o in outcomes):
         raise UserError("no backend could run here: " + "; ".join(f"{o.backend}: {o.reason}" for o in outcomes))
     failed = [o.backend for o in outcomes if o.status == "failed"]
+    for o in outcomes:
+        if o.detail:
+            print(f"\n{o.backend}: {o.reason}\n{o.detail}", file=sys.stderr)
     if failed:
         print(f"\nk3dn export: FAILED for {', '.join(failed)}; no artifact was kept for them")
         return 1
