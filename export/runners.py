@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,15 @@ class Runner(abc.ABC):
         if self.input_shape is not None and tuple(x.shape) != self.input_shape:
             raise ValueError(f"{self.name}: {what} is {x.shape}; this artifact takes exactly {self.input_shape}")
         return x
+
+    def as_torch(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """This runner as the `(left, right) -> sharp` torch-tensor callable that k3dn.pipeline takes."""
+
+        def run(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+            out = self(left.detach().cpu().float().numpy(), right.detach().cpu().float().numpy())
+            return torch.from_numpy(out).to(left.device)
+
+        return run
 
     def close(self) -> None:  # noqa: B027 - optional hook, most runners have nothing to release
         """Release the runtime's resources (idempotent)."""

@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.export
+
 pytest.importorskip("coremltools", reason="coremltools not installed (pip install -e '.[export]')")
 
 from export.coreml import DEPLOYMENT_TARGET, EXPECTED_OPS, audit_coreml  # noqa: E402

@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.export
+
 pytest.importorskip("executorch", reason="ExecuTorch toolchain not installed (pip install -e '.[export]')")
 
 from export.executorch import ALLOWED_NON_DELEGATED, audit_executorch  # noqa: E402

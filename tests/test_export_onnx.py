@@ -11,6 +11,8 @@ import json
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.export
+
 pytest.importorskip("onnxruntime", reason="ONNX toolchain not installed (pip install -e '.[export]')")
 pytest.importorskip("onnxscript", reason="ONNX toolchain not installed (pip install -e '.[export]')")
 pytest.importorskip("onnxsim", reason="onnxsim not installed (pip install -e '.[export]')")

@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.export
+
 pytest.importorskip("litert_torch", reason="litert-torch not installed (pip install -e '.[export]')")
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed (pip install -e '.[export]')")
 

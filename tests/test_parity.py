@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from export.common import ToolchainMissing, missing_modules, parse_size, require
 from export.lower import lower
@@ -81,7 +82,10 @@ def test_runner_rejects_wrong_inputs(model: K3DN) -> None:
         run(left[0], right[0])
     with pytest.raises(ValueError, match="differ"):
         run(left, np.concatenate([right, right], axis=-1))
-    assert run(left, right).shape == left.shape
+    out = run(left, right)
+    assert out.shape == left.shape
+    as_torch = run.as_torch()(torch.from_numpy(left), torch.from_numpy(right))
+    assert isinstance(as_torch, torch.Tensor) and np.array_equal(as_torch.numpy(), out)
 
 
 def test_sizes_and_toolchain_helpers(model: K3DN) -> None:
