@@ -74,4 +74,5 @@ def load_model(variant: str = "tiny", weights: str | Path | None = None) -> tupl
     except RuntimeError as exc:
         raise ValueError(f"{path} does not match the {model.config.name} model: {str(exc).splitlines()[0]}") from exc
     model.eval()
-    return model, {"source": str(path), "file_sha256": path_sha256(path), "state_sha256": state_sha256(model)}
+    source = f"shipped:k3dn/weights/{path.name}" if weights is None else str(path)
+    return model, {"source": source, "file_sha256": path_sha256(path), "state_sha256": state_sha256(model)}

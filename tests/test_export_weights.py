@@ -25,7 +25,7 @@ def test_default_weights_are_shipped_or_random_seed_0() -> None:
         assert info["source"] == "random-seed-0"
         assert info["state_sha256"] == state_sha256(random_model("tiny", 0))
     else:
-        assert info["source"].endswith("k3dn_tiny.safetensors") and info["file_sha256"]
+        assert info["source"] == "shipped:k3dn/weights/k3dn_tiny.safetensors" and info["file_sha256"]
     assert not model.training
 
 
