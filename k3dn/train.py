@@ -164,11 +164,14 @@ class Trainer:
         return {"val_psnr": float(np.mean(outs)), "val_input_psnr": float(np.mean(ins))}
 
     # --- loop -------------------------------------------------------------------------------------
-    def loader(self) -> DataLoader:
+    def loader(self, until: int) -> DataLoader:
         cfg = self.cfg
-        indices = range(self.step * cfg.batch, cfg.steps * cfg.batch)
+        indices = range(self.step * cfg.batch, until * cfg.batch)
+        # Workers are spawned, not forked: the parent has already used OpenCV's and torch's thread
+        # pools (eval set, model init), and a forked child can inherit their locks held (deadlock).
+        context = "spawn" if cfg.workers > 0 else None
         return DataLoader(self.dataset, batch_size=cfg.batch, sampler=indices, num_workers=cfg.workers,
-                          persistent_workers=False, drop_last=True)
+                          multiprocessing_context=context, drop_last=True)
 
     def write_run_info(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -181,13 +184,15 @@ class Trainer:
         with open(self.out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
-    def fit(self, progress: bool = True) -> None:
+    def fit(self, progress: bool = True, until: int | None = None) -> None:
+        """Train to step `until` (default: cfg.steps; the LR schedule always spans cfg.steps)."""
         cfg = self.cfg
+        until = cfg.steps if until is None else min(until, cfg.steps)
         self.write_run_info()
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, dynamic_ncols=True, desc="train")
         t_last = time.perf_counter()
         start = time.time()
-        for batch in self.loader():
+        for batch in self.loader(until):
             stats = self.train_step(batch)
             now = time.perf_counter()
             stats["step_s"] = now - t_last
@@ -204,6 +209,6 @@ class Trainer:
                     self.best_psnr = val["val_psnr"]
                     save_weights(self.model, self.out / "best.safetensors",
                                  {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}"})
-            if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+            if self.step % cfg.ckpt_every == 0 or self.step == until:
                 self.save_checkpoint()
         bar.close()

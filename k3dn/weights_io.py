@@ -42,6 +42,7 @@ def save_weights(model: torch.nn.Module, path: str | Path, extra: dict | None = 
     os.close(fd)
     try:
         save_file(state, tmp, metadata=meta)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
     parser.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice; use 1 on a machine shared with other jobs)")
     parser.add_argument("--val-every", type=int, default=d.val_every)
     parser.add_argument("--data", default=None, help="optional folder of all-in-focus images to mix in")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
@@ -52,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
     from ..data import TrainDataset, make_eval_set
     from ..train import Trainer
 
+    if args.threads is not None:
+        if args.threads <= 0:
+            raise UserError(f"--threads must be positive, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     if args.steps <= 0 or args.batch <= 0:
         raise UserError("--steps and --batch must be positive")
     if args.patch % 16 or args.patch < 32:

@@ -1,0 +1,69 @@
+"""`k3dn eval`: the paper's Table 1 metrics for Input, baselines and K3DN on an evaluation set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..cli import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="synthetic",
+                        help="'synthetic' (the project's fixed eval set), a `k3dn synth` folder, or a DPDD root")
+    parser.add_argument("--split", default="test", help="DPDD split (train/val/test)")
+    parser.add_argument("--n", type=int, default=24, help="synthetic set: number of pairs")
+    parser.add_argument("--size", type=int, default=256, help="synthetic set: square image size")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=WEIGHTS",
+                        help="a row of the table: display name and safetensors file (repeatable); "
+                             "default: the shipped K3DN-Tiny")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--json", default=None, help="also write the results as JSON here")
+
+
+def load_items(data: str, split: str, n: int, size: int) -> list[dict]:
+    from ..data import DPDDDataset, SynthFolder, make_eval_set
+
+    if data == "synthetic":
+        if n <= 0 or size < 32:
+            raise UserError(f"--n must be positive and --size >= 32, got {n}, {size}")
+        return make_eval_set(n=n, size=(size, size))
+    root = Path(data)
+    if not root.is_dir():
+        raise UserError(f"--data {data}: not 'synthetic' and not a directory")
+    try:
+        if any(root.glob("*_left.png")):
+            return list(SynthFolder(root, as_numpy=True))
+        return list(DPDDDataset(root, split=split, as_numpy=True))
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(f"--data {data}: {exc}") from exc
+
+
+def parse_models(specs: list[str]) -> list[tuple[str, str | None]]:
+    if not specs:
+        return [("K3DN-Tiny (shipped)", None)]
+    out = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise UserError(f"--model {spec!r}: expected NAME=WEIGHTS.safetensors")
+        out.append((name, path))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluate import evaluate, format_table
+    from .deblur import load_model
+
+    models = parse_models(args.model)
+    loaded = [(name, load_model(path, args.device)) for name, path in models]
+    items = load_items(args.data, args.split, args.n, args.size)
+    results = {"Input": evaluate(None, items, desc="Input")}
+    for name, model in loaded:
+        results[name] = evaluate(model, items, device=args.device, desc=name)
+    print(f"\n{len(items)} pairs from {args.data}\n")
+    print(format_table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"data": args.data, "n": len(items), "results": results}, indent=2))
+    return 0
