@@ -2,6 +2,8 @@
 
 from .config import VARIANTS, K3DNConfig
 from .model import K3DN, create
+from .weights_io import WeightsError, load_pretrained, load_weights, save_weights
 
-__all__ = ["K3DN", "K3DNConfig", "VARIANTS", "create"]
+__all__ = ["K3DN", "K3DNConfig", "VARIANTS", "WeightsError", "create", "load_pretrained", "load_weights",
+           "save_weights"]
 __version__ = "0.1.0"
