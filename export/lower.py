@@ -11,6 +11,9 @@ as constant conv weights (DESIGN.md, "Lowering for phones"):
   orthogonal parametrization (matrix_exp) is gone;
 - BatchNorm (none today) -> folded into the conv before it.
 
+Two ops of the training graph get an equivalent form here, because a backend mishandles them (see
+`channel_softmax` and `nearest_upsample`): both give the same values as the k3dn.blocks versions.
+
 The encoder, disparity estimator, SRP block and decoder are the trained submodules, deep-copied
 (the SRP local attention is already s^2 zero-pad + slice products reduced by ones 1x1 convs).
 The lowered module takes inputs that are already padded to `config.stride` (reflect padding is not
@@ -26,7 +29,6 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from k3dn.blocks import nearest_upsample
 from k3dn.config import K3DNConfig
 from k3dn.model import K3DN
 
@@ -69,6 +71,22 @@ def channel_softmax(x: torch.Tensor) -> torch.Tensor:
     n, c, h, w = x.shape
     y = torch.softmax(x.reshape(n, c, h * w).transpose(1, 2), dim=-1)
     return y.transpose(1, 2).reshape(n, c, h, w)
+
+
+def nearest_upsample(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Nearest-neighbour upsampling by an integer factor as rank-4 reshapes and broadcast products with ones.
+
+    Same values, bit for bit, as k3dn.blocks.nearest_upsample (an all-ones depthwise transposed conv),
+    which XNNPACK delegates but TFLite cannot express: it has no grouped transposed conv, so litert-torch
+    split the 128-channel upsampling of the kernel weights into 128 single-channel TRANSPOSE_CONV and
+    128 SLICE ops. Here it is 4 RESHAPE and 2 BROADCAST_TO/MUL on every backend, all inside XNNPACK.
+    """
+    if factor == 1:
+        return x
+    n, c, h, w = x.shape
+    ones = torch.ones(1, 1, 1, factor, dtype=x.dtype, device=x.device)
+    x = (x.reshape(n, c * h, w, 1) * ones).reshape(n, c * h, 1, w * factor)
+    return (x * ones.reshape(1, 1, factor, 1)).reshape(n, c, h * factor, w * factor)
 
 
 def _const_conv(weight: torch.Tensor, bias: torch.Tensor | None = None, groups: int = 1) -> nn.Conv2d:
