@@ -39,7 +39,7 @@ def test_items_are_pure_functions_of_seed_and_index(dataset: TrainDataset) -> No
 
 
 def test_dataloader_with_workers_is_reproducible(dataset: TrainDataset) -> None:
-    loader = DataLoader(dataset, batch_size=2, sampler=range(6), num_workers=2)
+    loader = DataLoader(dataset, batch_size=2, sampler=range(6), num_workers=2, timeout=120)
     batches = list(loader)
     assert batches[0]["left"].shape == (2, 3, 64, 64)
     for b, batch in enumerate(batches):

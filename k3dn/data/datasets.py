@@ -12,10 +12,9 @@ import json
 import re
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data import Dataset
 
 from ..io import read_image
 from .dp_psf import FAMILIES
@@ -77,8 +76,6 @@ class TrainDataset(Dataset):
         return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius)
 
     def __getitem__(self, index: int) -> dict:
-        if get_worker_info() is not None and cv2.getNumThreads() != 1:
-            cv2.setNumThreads(1)  # one thread per DataLoader worker process, like torch does
         return to_tensors(self.sample(index))
 
 
