@@ -10,7 +10,6 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from .metrics import all_metrics

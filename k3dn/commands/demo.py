@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     h, w = gt.shape[:2]
     print(f"scene: held-out photograph {w}x{h}, blur radius -6..+9 px (RDPD Butterworth DP kernels, noise on)")
     print(f"input  (B = (B_L + B_R)/2): PSNR {p_in:.2f} dB  SSIM {s_in:.3f}")
-    print(f"K3DN-Tiny output          : PSNR {p_out:.2f} dB  SSIM {s_out:.3f}  ({p_out - p_in:+.2f} dB, {seconds:.2f} s)")
+    print(f"K3DN-Tiny output          : PSNR {p_out:.2f} dB  SSIM {s_out:.3f}  "
+          f"({p_out - p_in:+.2f} dB, {seconds:.2f} s)")
     panel = labelled([(f"input {p_in:.2f} dB", blurry), (f"K3DN-Tiny {p_out:.2f} dB", sharp),
                       ("ground truth", gt)])
     try:

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
     parser.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: torch's choice; use 1 on a machine shared with other jobs)")
+                        help="CPU threads for torch (default: torch's choice; 1 on a machine shared with other jobs)")
     parser.add_argument("--val-every", type=int, default=d.val_every)
     parser.add_argument("--data", default=None, help="optional folder of all-in-focus images to mix in")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
