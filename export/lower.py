@@ -11,8 +11,8 @@ as constant conv weights (DESIGN.md, "Lowering for phones"):
   orthogonal parametrization (matrix_exp) is gone;
 - BatchNorm (none today) -> folded into the conv before it.
 
-Two ops of the training graph get an equivalent form here, because a backend mishandles them (see
-`channel_softmax` and `nearest_upsample`): both give the same values as the k3dn.blocks versions.
+The channel softmax and nearest upsampling are k3dn.blocks' export-safe forms (reshape-based: see
+their docstrings for the ExecuTorch and TFLite problems the obvious forms hit).
 
 The encoder, disparity estimator, SRP block and decoder are the trained submodules, deep-copied
 (the SRP local attention is already s^2 zero-pad + slice products reduced by ones 1x1 convs).
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from k3dn.blocks import nearest_upsample, softmax_channels
 from k3dn.config import K3DNConfig
 from k3dn.model import K3DN
 
@@ -57,36 +58,6 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     if left:
         warnings.warn(f"BatchNorm not after a conv, left unfolded: {left}", stacklevel=2)
     return module
-
-
-def channel_softmax(x: torch.Tensor) -> torch.Tensor:
-    """Softmax over dim 1 of N x C x H x W, as a softmax over the last dim of an N x HW x C view.
-
-    Replaces k3dn.blocks.softmax_channels (permute to NHWC, softmax, permute back) in the lowered
-    graph: ExecuTorch 1.4.1's XNNPACK ChannelsLastTaggedReshapePass treats permute as layout-agnostic,
-    so a permute whose input comes from a conv (kept NHWC inside the delegate) permutes the wrong
-    axes and the softmax runs over H (max error ~0.1 on a softmax whose values are ~0.01). A reshape
-    forces the delegate back to NCHW first, and the 3-D transposes are never re-tagged.
-    """
-    n, c, h, w = x.shape
-    y = torch.softmax(x.reshape(n, c, h * w).transpose(1, 2), dim=-1)
-    return y.transpose(1, 2).reshape(n, c, h, w)
-
-
-def nearest_upsample(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Nearest-neighbour upsampling by an integer factor as rank-4 reshapes and broadcast products with ones.
-
-    Same values, bit for bit, as k3dn.blocks.nearest_upsample (an all-ones depthwise transposed conv),
-    which XNNPACK delegates but TFLite cannot express: it has no grouped transposed conv, so litert-torch
-    split the 128-channel upsampling of the kernel weights into 128 single-channel TRANSPOSE_CONV and
-    128 SLICE ops. Here it is 4 RESHAPE and 2 BROADCAST_TO/MUL on every backend, all inside XNNPACK.
-    """
-    if factor == 1:
-        return x
-    n, c, h, w = x.shape
-    ones = torch.ones(1, 1, 1, factor, dtype=x.dtype, device=x.device)
-    x = (x.reshape(n, c * h, w, 1) * ones).reshape(n, c * h, 1, w * factor)
-    return (x * ones.reshape(1, 1, factor, 1)).reshape(n, c, h * factor, w * factor)
 
 
 def _const_conv(weight: torch.Tensor, bias: torch.Tensor | None = None, groups: int = 1) -> nn.Conv2d:
@@ -141,7 +112,7 @@ class LoweredK3DN(nn.Module):
 
     def gain(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """g(a) = clip(N a, min_gain) at the resolution of F_B, a from Eq. 8 (psf.PSFBlock.gain)."""
-        a = channel_softmax(self.w_v(self.w_r(self.disparity(left, right))))
+        a = softmax_channels(self.w_v(self.w_r(self.disparity(left, right))))
         a = nearest_upsample(a, self.config.disp_block)
         return (a * self.num_kernels).clamp(min=self.min_gain)
 

@@ -46,14 +46,16 @@ def channel_sum(x: torch.Tensor) -> torch.Tensor:
 def nearest_upsample(x: torch.Tensor, factor: int) -> torch.Tensor:
     """Nearest-neighbour upsampling by an integer factor (paper footnote 2: never bilinear).
 
-    Written as a depthwise transposed conv with an all-ones k x k kernel and stride k, which is
-    exactly nearest upsampling and is delegated by XNNPACK (interpolate(mode="nearest") is not).
+    Written as rank-4 reshapes and broadcast products with ones: every backend runs these natively.
+    (interpolate(mode="nearest") is not delegated by XNNPACK; an all-ones grouped transposed conv is,
+    but TFLite has no grouped transposed conv and splits it into one op per channel.)
     """
     if factor == 1:
         return x
-    c = x.shape[1]
-    weight = torch.ones(c, 1, factor, factor, dtype=x.dtype, device=x.device)
-    return F.conv_transpose2d(x, weight, stride=factor, groups=c)
+    n, c, h, w = x.shape
+    ones = torch.ones(1, 1, 1, factor, dtype=x.dtype, device=x.device)
+    x = (x.reshape(n, c * h, w, 1) * ones).reshape(n, c * h, 1, w * factor)
+    return (x * ones.reshape(1, 1, factor, 1)).reshape(n, c, h * factor, w * factor)
 
 
 def block_mean(x: torch.Tensor, factor: int) -> torch.Tensor:
@@ -65,23 +67,26 @@ def block_mean(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.conv2d(x, weight, stride=factor, groups=c)
 
 
-def shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """out[..., i, j] = x[..., i + dy, j + dx], zero outside. Zero pad + one real slice per axis.
+def shifted_views(x: torch.Tensor, shifts: list[tuple[int, int]]) -> list[torch.Tensor]:
+    """[out_k[..., i, j] = x[..., i + dy_k, j + dx_k], zero outside] for every (dy, dx) in shifts.
 
-    A shift of 0 on an axis takes no slice on it (no-op slices break CoreML conversion).
+    One zero pad by the largest shift, then one slice per shift (each a real slice of the padded
+    tensor: no-op slices break CoreML conversion).
     """
     h, w = x.shape[-2:]
-    if dy == 0 and dx == 0:
-        return x
-    if dy != 0:
-        x = F.pad(x, (0, 0, max(-dy, 0), max(dy, 0)))
-        x = x[..., max(dy, 0): max(dy, 0) + h, :]
-    if dx != 0:
-        x = F.pad(x, (max(-dx, 0), max(dx, 0), 0, 0))
-        x = x[..., max(dx, 0): max(dx, 0) + w]
-    return x
+    ry = max(abs(dy) for dy, _ in shifts)
+    rx = max(abs(dx) for _, dx in shifts)
+    padded = F.pad(x, (rx, rx, ry, ry))
+    return [padded[..., ry + dy: ry + dy + h, rx + dx: rx + dx + w] for dy, dx in shifts]
 
 
 def softmax_channels(x: torch.Tensor) -> torch.Tensor:
-    """Softmax over dim 1, computed over the last dim of an NHWC view (XNNPACK delegates that one)."""
-    return torch.softmax(x.permute(0, 2, 3, 1), dim=-1).permute(0, 3, 1, 2)
+    """Softmax over dim 1 of N x C x H x W, computed over the last dim of an N x HW x C view.
+
+    Not permute-to-NHWC: ExecuTorch 1.4.1's XNNPACK channels-last pass treats a permute after a conv as
+    layout-neutral and the softmax then runs over the wrong axis (wrong numbers, still "delegated").
+    A reshape forces the delegate back to NCHW first.
+    """
+    n, c, h, w = x.shape
+    y = torch.softmax(x.reshape(n, c, h * w).transpose(1, 2), dim=-1)
+    return y.transpose(1, 2).reshape(n, c, h, w)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ResBlock, block_mean, channel_sum, conv3x3, shifted
+from .blocks import ResBlock, block_mean, channel_sum, conv3x3, shifted_views
 
 
 class DisparityEstimator(nn.Module):
@@ -38,7 +38,8 @@ class DisparityEstimator(nn.Module):
     def cost_volume(self, fl: torch.Tensor, fr: torch.Tensor) -> torch.Tensor:
         """Correlation of left features with right features shifted by d, d = -D..D (channels)."""
         d = self.max_disparity
-        costs = [channel_sum(fl * shifted(fr, 0, s)) * self.scale for s in range(-d, d + 1)]
+        views = shifted_views(fr, [(0, s) for s in range(-d, d + 1)])
+        costs = [channel_sum(fl * v) * self.scale for v in views]
         return torch.cat(costs, dim=1)
 
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:

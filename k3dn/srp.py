@@ -7,18 +7,20 @@ import math
 import torch
 from torch import nn
 
-from .blocks import channel_sum, conv1x1, shifted
+from .blocks import channel_sum, conv1x1, shifted_views
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, window: int) -> torch.Tensor:
     """Eq. 11: O_B, the scaled dot product of each query with the s x s neighbourhood of keys.
 
-    Returns B x s^2 x H x W (zero keys outside the image). Written as s^2 shifted products, each
-    reduced by a ones 1x1 conv: no unfold/im2col or gather, so every export target runs it natively.
+    Returns B x s^2 x H x W (zero keys outside the image). Written as s^2 products with shifted views
+    of the zero-padded keys, each reduced by a ones 1x1 conv: no unfold/im2col or gather, so every
+    export target runs it natively.
     """
     r = window // 2
     scale = 1.0 / math.sqrt(q.shape[1])
-    scores = [channel_sum(q * shifted(k, dy, dx)) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
+    offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1)]
+    scores = [channel_sum(q * k_shift) for k_shift in shifted_views(k, offsets)]
     return torch.cat(scores, dim=1) * scale
 
 

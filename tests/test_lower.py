@@ -9,7 +9,7 @@ from torch import nn
 
 import k3dn
 from export.common import forbidden_ops
-from export.lower import LoweredK3DN, channel_softmax, fold_batchnorm, lower, nearest_upsample
+from export.lower import LoweredK3DN, fold_batchnorm, lower
 from export.weights import random_model
 
 ATOL = 1e-5  # lowered vs training graph, float32 (the budget)
@@ -99,19 +99,6 @@ def test_lowered_constants_come_from_the_kernel_set(model, lowered) -> None:
         torch.testing.assert_close(w[:, :, 0, 0] @ w[:, :, 0, 0].T, eye, rtol=0, atol=1e-5)
     assert lowered.inverse.groups == model.config.feat_channels
     assert lowered.inverse.padding == (model.config.kernel_size // 2,) * 2
-
-
-@pytest.mark.parametrize("factor", [1, 2, 3])
-def test_nearest_upsample_is_bit_exact_with_the_model_block(factor: int) -> None:
-    from k3dn.blocks import nearest_upsample as model_upsample
-
-    x = torch.randn(2, 5, 3, 4, generator=torch.Generator().manual_seed(factor))
-    assert torch.equal(nearest_upsample(x, factor), model_upsample(x, factor))
-
-
-def test_channel_softmax_equals_softmax_over_dim1() -> None:
-    x = torch.randn(2, 7, 3, 5, generator=torch.Generator().manual_seed(0)) * 4
-    torch.testing.assert_close(channel_softmax(x), torch.softmax(x, dim=1), rtol=0, atol=1e-7)
 
 
 @pytest.mark.parametrize("conv", [nn.Conv2d(4, 6, 3, padding=1), nn.ConvTranspose2d(4, 6, 2, stride=2)])
