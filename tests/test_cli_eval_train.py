@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import torch
+from conftest import SMALL_OVERRIDES as SMALL
 
 import k3dn
 from k3dn.cli import main
 from k3dn.weights_io import save_weights
-
-SMALL = {"widths": (8, 8, 16), "feat_channels": 16, "num_kernels": 16, "enc_blocks": (1, 1, 1, 1),
-         "dec_blocks": (1, 1, 1), "disp_channels": 8, "disp_features": 8, "window": 3}
 
 
 def test_eval_prints_input_and_model_rows(tmp_path, capsys) -> None:

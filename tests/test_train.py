@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import torch
+from conftest import SMALL_OVERRIDES as SMALL
 from torch.utils.data import Dataset
 
 from k3dn.train import TrainConfig, Trainer, lr_factor
 from k3dn.weights_io import load_weights
-
-SMALL = {"widths": (8, 8, 16), "feat_channels": 16, "num_kernels": 16, "enc_blocks": (1, 1, 1, 1),
-         "dec_blocks": (1, 1, 1), "disp_channels": 8, "disp_features": 8, "window": 3}
 
 
 class FixedPairs(Dataset):
