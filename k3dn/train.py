@@ -148,7 +148,8 @@ class Trainer:
         self.step += 1
         with torch.no_grad():
             mse = ((restored.clamp(0, 1) - sharp) ** 2).mean()
-        return {"loss": float(losses["loss"]), "deblur": float(losses["deblur"]), "reblur": float(losses["reblur"]),
+        return {"loss": float(losses["loss"].detach()), "deblur": float(losses["deblur"]),
+                "reblur": float(losses["reblur"]),
                 "psnr": float(-10 * torch.log10(mse)), "grad_norm": float(grad_norm),
                 "lr": self.sched.get_last_lr()[0]}
 
