@@ -126,6 +126,13 @@ class Trainer:
         tmp.replace(self.out / "last.pt")
         save_weights(self.model, self.out / "last.safetensors", {"step": self.step})
 
+    def init_from(self, weights: str | Path) -> None:
+        """Start from a weights file (e.g. the shipped model) with a fresh optimizer and schedule."""
+        from .weights_io import load_weights
+
+        load_weights(weights, self.model)
+        self.model.train()
+
     def resume(self, path: str | Path) -> None:
         ckpt = torch.load(path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(ckpt["model"])

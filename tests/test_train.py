@@ -79,3 +79,13 @@ def test_lr_schedule_warms_up_then_decays() -> None:
     cfg = TrainConfig(steps=100, warmup=10, min_lr_ratio=0.1)
     assert lr_factor(0, cfg) == 0.1 and lr_factor(9, cfg) == 1.0
     assert lr_factor(50, cfg) < lr_factor(20, cfg) and abs(lr_factor(100, cfg) - 0.1) < 1e-9
+
+
+def test_init_from_weights_loads_them_with_a_fresh_optimizer(tmp_path) -> None:
+    source = Trainer(config(tmp_path / "src"), FixedPairs())
+    source.fit(progress=False, until=2)
+    fresh = Trainer(config(tmp_path / "dst", seed=5), FixedPairs())
+    fresh.init_from(tmp_path / "src" / "run" / "last.safetensors")
+    a, b = source.model.state_dict(), fresh.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert fresh.step == 0 and fresh.model.training

@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--init", default=None, metavar="WEIGHTS",
+                        help="start from these safetensors weights (e.g. k3dn/weights/k3dn_tiny.safetensors) "
+                             "with a fresh optimizer and LR schedule")
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -78,6 +81,16 @@ def run(args: argparse.Namespace) -> int:
                           make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)))
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    if args.init and args.resume:
+        raise UserError("--init and --resume exclude each other")
+    if args.init:
+        from ..weights_io import WeightsError
+
+        try:
+            trainer.init_from(args.init)
+        except WeightsError as exc:
+            raise UserError(str(exc)) from exc
+        print(f"initialized from {args.init}")
     if args.resume:
         trainer.resume(ckpt)
         print(f"resumed {args.out} at step {trainer.step}")
