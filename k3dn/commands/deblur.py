@@ -8,8 +8,6 @@ from pathlib import Path
 
 from ..cli import UserError
 
-OUTPUT_SUFFIXES = {".png", ".tif", ".tiff"}
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--left", required=True, help="left DP view (PNG or TIFF, 8 or 16 bit, RGB)")
@@ -23,7 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_output(path: Path) -> None:
-    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+    from ..io import WRITE_SUFFIXES
+
+    if path.suffix.lower() not in WRITE_SUFFIXES:
         raise UserError(f"--out {path}: unsupported extension {path.suffix!r}; use .png, .tif or .tiff")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
