@@ -39,6 +39,7 @@ DEPLOYMENT_TARGET = "iOS16"  # ML program with fp16 compute; iOS 16 / macOS 13 a
 EXPECTED_OPS = frozenset({
     "conv", "conv_transpose", "add", "mul", "real_div", "leaky_relu", "clip", "pad", "slice_by_index", "concat",
     "reshape", "transpose", "softmax", "cast", "maximum", "minimum",
+    "constexpr_affine_dequantize",  # int8-stored weights expanded at load time (calibration.coreml, w8a16)
 })
 
 

@@ -29,14 +29,19 @@ def export_executorch(
 ) -> Path:
     """Export `model` (a K3DN, lowered here, or a LoweredK3DN) at the static shape of `example_inputs`
     to an XNNPACK-delegated `out` (.pte, method `forward(left, right) -> sharp`), written atomically."""
+    return write_pte(as_lowered(model), example_inputs, out)
+
+
+def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], out: str | Path) -> Path:
+    """torch.export `module` (float, or a PT2E-quantized graph module) -> constant propagation -> XNNPACK
+    partitioner -> `out` (.pte), written atomically."""
     require("executorch", REQUIRES)
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
     from executorch.exir.passes.constant_prop_pass import constant_prop_pass
 
     out = Path(out)
-    lowered = as_lowered(model)
-    program = constant_prop_pass(torch.export.export(lowered, example_args(example_inputs), strict=False))
+    program = constant_prop_pass(torch.export.export(module, example_args(example_inputs), strict=False))
     edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
     buffer = edge.to_executorch().buffer
     tmp = temp_path(out)

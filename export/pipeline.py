@@ -84,7 +84,8 @@ def _backend(name: str):
     return importlib.import_module(f"export.{name}")
 
 
-def _sidecar(model: K3DN, size, weights_info, mod, final: Path, artifact: Path, audit, parity, seconds) -> dict:
+def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, final: Path, artifact: Path, audit,
+                 parity, seconds) -> dict:
     """The sidecar JSON of `final`, whose bytes are still at `artifact` (the temporary name)."""
     tensor = {"shape": [1, 3, *size], "dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW, RGB"}
     return {
@@ -92,14 +93,14 @@ def _sidecar(model: K3DN, size, weights_info, mod, final: Path, artifact: Path, 
         "artifact": final.name,
         "sha256": path_sha256(artifact),
         "bytes": path_size(artifact),
-        "backend": mod.__name__.rsplit(".", 1)[-1],
+        "backend": backend,
         "model": {"variant": model.config.name, "config": asdict(model.config)},
         "weights": weights_info,
         "input_size": list(size),
         "io": {"inputs": {n: tensor for n in INPUT_NAMES}, "outputs": {OUTPUT_NAME: tensor},
                "padding": f"inputs are already padded to multiples of {model.config.stride} "
                           "(k3dn.padding.pad_to_stride, reflect) and the output is cropped after"},
-        "precision": mod.PRECISION,
+        "precision": precision,
         "audit": audit.to_dict(),
         "parity": parity.to_dict(),
         "toolchain": toolchain_versions(),
@@ -147,7 +148,8 @@ def export_backend(
         if parity.passed is False:
             raise ParityError(f"{name}: max|diff| {parity.max_abs:.2e}, PSNR {parity.psnr:.1f} dB, "
                               f"budget {budget.describe()}")
-        write_json_atomic(sidecar, _sidecar(model, size, weights_info or {}, mod, final, tmp, audit, parity, seconds))
+        write_json_atomic(sidecar, sidecar_json(model, size, weights_info or {}, name, mod.PRECISION, final, tmp, audit,
+                                                parity, seconds))
         commit_path(tmp, final)
         return Outcome(name, "ok", artifact=final, sidecar=sidecar, parity=parity, audit=audit, seconds=seconds,
                        size_bytes=path_size(final))

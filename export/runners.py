@@ -125,7 +125,12 @@ class ExecuTorchRunner(Runner):
 
 
 class LiteRTRunner(Runner):
-    """The LiteRT interpreter (ai-edge-litert), signature `serving_default`, its default XNNPACK delegate."""
+    """The LiteRT interpreter (ai-edge-litert), signature `serving_default`, its default XNNPACK delegate.
+
+    A full-integer model may take and return int8 tensors (the converter folds the input QUANTIZE into the
+    signature); the runner then quantizes the float inputs and dequantizes the output with the tensors' own
+    scale and zero point, so callers still pass and get float32 in [0, 1].
+    """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         require("tflite", ("ai_edge_litert",))
@@ -134,10 +139,25 @@ class LiteRTRunner(Runner):
         self.name = "litert"
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.signature = self.interpreter.get_signature_runner("serving_default")
-        self.input_shape = tuple(int(d) for d in self.signature.get_input_details()[INPUT_NAMES[0]]["shape"])
+        self.inputs = self.signature.get_input_details()
+        self.output = self.signature.get_output_details()[OUTPUT_NAME]
+        self.input_shape = tuple(int(d) for d in self.inputs[INPUT_NAMES[0]]["shape"])
+
+    @staticmethod
+    def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+        if not np.issubdtype(detail["dtype"], np.integer):
+            return x
+        scale, zero = detail["quantization"]
+        info = np.iinfo(detail["dtype"])
+        return np.clip(np.rint(x / scale + zero), info.min, info.max).astype(detail["dtype"])
 
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self.signature(**dict(zip(INPUT_NAMES, (left, right), strict=True)))[OUTPUT_NAME]
+        feeds = {n: self._quantize(x, self.inputs[n]) for n, x in zip(INPUT_NAMES, (left, right), strict=True)}
+        out = self.signature(**feeds)[OUTPUT_NAME]
+        if np.issubdtype(out.dtype, np.integer):
+            scale, zero = self.output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return out
 
     def close(self) -> None:
         self.signature = self.interpreter = None

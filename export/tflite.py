@@ -22,7 +22,7 @@ PRECISION = "fp32"
 SIGNATURE = "serving_default"
 
 
-class _NamedOutput(nn.Module):
+class NamedOutput(nn.Module):
     """litert-torch names signature outputs after the keys of a returned dict."""
 
     def __init__(self, model: nn.Module) -> None:
@@ -36,14 +36,21 @@ class _NamedOutput(nn.Module):
 def export_tflite(model: torch.nn.Module, example_inputs: tuple[torch.Tensor, torch.Tensor], out: str | Path) -> Path:
     """Export `model` (a K3DN, lowered here, or a LoweredK3DN) at the static shape of `example_inputs`
     to `out` (.tflite, builtin ops, signature left, right -> sharp), written atomically."""
+    return write_tflite(NamedOutput(as_lowered(model)).eval(), example_inputs, out)
+
+
+def write_tflite(
+    module: torch.nn.Module, example_inputs: tuple[torch.Tensor, torch.Tensor], out: str | Path, quant_config=None
+) -> Path:
+    """litert-torch: `module` (returning {'sharp': ...}; float, or a PT2E-quantized graph module with its
+    `quant_config`) -> `out` (.tflite), written atomically."""
     require("tflite", REQUIRES)
     import litert_torch
 
     out = Path(out)
-    wrapped = _NamedOutput(as_lowered(model)).eval()
     kwargs = dict(zip(INPUT_NAMES, example_args(example_inputs), strict=True))
     with contextlib.redirect_stdout(io.StringIO()):  # litert-torch prints a progress log per stage
-        edge_model = litert_torch.convert(wrapped, sample_kwargs=kwargs)
+        edge_model = litert_torch.convert(module, sample_kwargs=kwargs, quant_config=quant_config)
     tmp = temp_path(out)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
