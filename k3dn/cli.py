@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("k3dn.commands.evaluate", "PSNR/SSIM/RMSE_rel/MAE table (paper Table 1 shape) on an eval set"),
     "demo": ("k3dn.commands.demo", "deblur a simulated DP capture of a held-out photo with the shipped weights"),
     "export": ("k3dn.commands.export", "lower and export to ExecuTorch, TFLite, CoreML, ONNX with parity checks"),
+    "quantize": ("k3dn.commands.quantize", "int8 quantization per backend, calibrated, with a measured quality budget"),
 }
 
 

@@ -1,0 +1,127 @@
+"""ONNX Runtime: static QDQ int8 (onnxruntime.quantization.quantize_static) on the fp32 export.
+
+Weights int8 per output channel (symmetric), activations int8 per tensor (affine, MinMax over the
+calibration set), QuantizeLinear/DequantizeLinear pairs around every quantized op (QDQ format, the form
+NPU execution providers consume). The fp32 model is `export.onnx.export_onnx`'s (opset 18, onnxsim).
+
+Calibration runs once and its tensor ranges are cached, so every mix of layers kept in float
+(`nodes_to_exclude`) is quantized with the same ranges without recalibrating. ONNX node names are
+mapped back to the model's layers (calibration.pt2e naming) through the torch.export node names the
+dynamo exporter keeps, a Conv's weight initializer name, or else the node that produces its input.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from export.common import INPUT_NAMES, commit_path, temp_path
+
+from .pt2e import ROOT_LAYER, assign_layers, export_graph
+from .recipe import NumpyRunner, Recipe
+
+
+def onnx_layers(model, lowered: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> dict[str, str]:
+    """ONNX node name -> layer name, for every node of `model` (an onnx.ModelProto of `lowered`)."""
+    fx = {n.name: layer for n, layer in assign_layers(export_graph(lowered, example).graph).items()}
+    producer: dict[str, str] = {}
+    out: dict[str, str] = {}
+    for node in model.graph.node:
+        layer = fx.get(node.name.removeprefix("node_"))
+        if layer is None and node.op_type in ("Conv", "ConvTranspose") and len(node.input) > 1 \
+                and node.input[1].endswith(".weight"):
+            layer = node.input[1].removesuffix(".weight")
+        if layer is None:
+            layer = next((producer[i] for i in node.input if i in producer), ROOT_LAYER)
+        out[node.name] = layer
+        for o in node.output:
+            producer[o] = layer
+    return out
+
+
+class OnnxInt8(Recipe):
+    backend = "onnx"
+    precision = "int8"
+    suffix = "onnx"
+    requires = ("onnx", "onnxscript", "onnxruntime", "onnxsim")
+    scheme = ("onnxruntime quantize_static, QDQ: int8 weights per-channel symmetric, int8 activations per-tensor "
+              "affine (MinMax)")
+
+    def __init__(self, lowered, size) -> None:
+        super().__init__(lowered, size)
+        self._dir = tempfile.TemporaryDirectory(prefix="k3dn-onnx-int8-")
+        self.tmp = Path(self._dir.name)
+        self.fp32 = self.tmp / "fp32.onnx"
+        self.cache = self.tmp / "calibration.cache"
+        self.node_layers: dict[str, str] = {}
+        self.inputs: Sequence[tuple[np.ndarray, np.ndarray]] = ()
+        self._n = 0
+
+    def _quantize(self, out: Path, float_layers: Iterable[str] = (), progress: bool = False) -> Path:
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
+        from tqdm import tqdm
+
+        inputs = self.inputs
+
+        class Reader(CalibrationDataReader):
+            def __init__(self) -> None:
+                self.it = iter(tqdm(inputs, desc="onnx: calibrating", unit="input", disable=not progress, leave=False))
+
+            def get_next(self):
+                pair = next(self.it, None)
+                return None if pair is None else dict(zip(INPUT_NAMES, pair, strict=True))
+
+        keep = set(float_layers)
+        exclude = sorted(n for n, layer in self.node_layers.items() if layer in keep)
+        quantize_static(
+            str(self.fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=exclude, calibration_cache_path=str(self.cache),
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+        return out
+
+    def calibrate(self, inputs: Sequence[tuple[np.ndarray, np.ndarray]], progress: bool = True) -> None:
+        import onnx
+
+        from export.onnx import export_onnx
+
+        example = tuple(torch.from_numpy(x) for x in inputs[0])
+        export_onnx(self.lowered, example, self.fp32)
+        self.node_layers = onnx_layers(onnx.load(str(self.fp32)), self.lowered, example)
+        self.inputs = inputs
+        self._quantize(self.tmp / "all.onnx", progress=progress)  # runs the calibrator, fills the cache
+        quantized = {n.name for n in onnx.load(str(self.tmp / "all.onnx")).graph.node}
+        dq_consumers = {layer for name, layer in self.node_layers.items() if name in quantized}
+        self.layers = sorted(dq_consumers)
+
+    def candidate(self, float_layers: Iterable[str] = ()) -> NumpyRunner:
+        from export.runners import OnnxRuntimeRunner
+
+        self._n += 1
+        path = self._quantize(self.tmp / f"candidate_{self._n}.onnx", float_layers)
+        runner = OnnxRuntimeRunner(path)
+        path.unlink()  # the session holds the model
+        return runner
+
+    def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
+        tmp = temp_path(Path(out))
+        try:
+            self._quantize(tmp, float_layers)
+            return commit_path(tmp, Path(out))
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def close(self) -> None:
+        self._dir.cleanup()

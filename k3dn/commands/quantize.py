@@ -1,0 +1,178 @@
+"""`k3dn quantize`: int8 artifacts per backend, calibrated on one shared calibration set, scored against the
+float model on the project's evaluation set, with an optional per-layer sensitivity analysis and an
+automatic mixed-precision mode (`--budget-db`).
+
+Writes into --out: `k3dn_<variant>_<H>x<W>_<precision>.<ext>` + sidecar JSON per recipe (ExecuTorch int8,
+ONNX int8, TFLite int8 and int8-dynamic, CoreML w8a16), the calibration set (.npz) and the quality table
+(`quality_<variant>_<H>x<W>.md`); `--numerics FILE` also writes the numerics file. Exit status: 0 when
+every recipe passed or was skipped for a missing toolchain, 1 when any failed, 2 for a usage error. The
+`calibration` and `export` packages are imported inside run(): k3dn never imports them at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..cli import UserError
+from ..config import VARIANTS
+
+BACKEND_CHOICES = ("executorch", "onnx", "tflite", "coreml", "all")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKEND_CHOICES, action="append", required=True,
+                        help="target (repeatable); 'all' = executorch, onnx, tflite, coreml")
+    parser.add_argument("--size", required=True, help="static input size HxW of the artifacts, multiples of 16")
+    parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    parser.add_argument("--budget-db", type=float, default=None,
+                        help="mixed precision: keep the most sensitive layers in float until the PSNR drop vs the "
+                             "float model (against ground truth) is at most this many dB")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="run the per-layer sensitivity analysis even when the budget is met (or without one)")
+    parser.add_argument("--calib", type=int, default=64, help="calibration pairs (default 64)")
+    parser.add_argument("--calib-size", type=int, default=128, help="stored calibration pair size (default 128)")
+    parser.add_argument("--calib-folder", action="append", default=[],
+                        help="add crops from a DPDD root or a `k3dn synth` folder (repeatable; at most half the set)")
+    parser.add_argument("--calib-set", help="use this calibration .npz instead of building one")
+    parser.add_argument("--seed", type=int, default=0, help="calibration set seed (default 0)")
+    parser.add_argument("--eval-n", type=int, default=24,
+                        help="pairs of the fixed eval set (k3dn.data.make_eval_set at --size), default 24")
+    parser.add_argument("--search-n", type=int, default=6,
+                        help="eval pairs the sensitivity / mixed-precision search measures on (default 6)")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="tiny", help="model variant (default tiny)")
+    parser.add_argument("--weights", help="safetensors weights (default: the shipped weights of the variant)")
+    parser.add_argument("--numerics", help="also write the numerics file (JSON) here")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def canonical_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this run (recorded in the numerics file)."""
+    parts = ["k3dn quantize"] + [f"--backend {b}" for b in args.backend] + [f"--size {args.size}", f"--out {args.out}"]
+    if args.budget_db is not None:
+        parts.append(f"--budget-db {args.budget_db:g}")
+    if args.sensitivity:
+        parts.append("--sensitivity")
+    parts += [f"--calib {args.calib}", f"--calib-size {args.calib_size}", f"--seed {args.seed}",
+              f"--eval-n {args.eval_n}", f"--search-n {args.search_n}"]
+    parts += [f"--calib-folder {f}" for f in args.calib_folder]
+    for flag, value in (("--calib-set", args.calib_set), ("--weights", args.weights), ("--numerics", args.numerics)):
+        if value:
+            parts.append(f"{flag} {value}")
+    if args.variant != "tiny":
+        parts.append(f"--variant {args.variant}")
+    return " ".join(parts)
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".k3dn-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(f"--out {out}: not writable ({exc.strerror or exc})") from exc
+
+
+def _validate(args: argparse.Namespace) -> tuple[int, int]:
+    from export.common import parse_size
+
+    try:
+        size = parse_size(args.size)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if args.calib <= 0:
+        raise UserError(f"--calib must be a positive number of pairs, got {args.calib}")
+    if args.calib_size < 16 or args.calib_size % 16:
+        raise UserError(f"--calib-size must be a multiple of 16 and >= 16, got {args.calib_size}")
+    if args.eval_n <= 0 or args.search_n <= 0:
+        raise UserError(f"--eval-n and --search-n must be positive, got {args.eval_n}, {args.search_n}")
+    if args.budget_db is not None and args.budget_db < 0:
+        raise UserError(f"--budget-db must be >= 0, got {args.budget_db}")
+    return size
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from calibration.calib_set import build_calib_set, load_calib_set
+        from calibration.pipeline import RECIPES, quantize_backends
+        from calibration.report import format_table, numerics
+        from export.common import write_json_atomic
+        from export.pipeline import check_size
+        from export.weights import load_model
+    except ImportError as exc:
+        raise UserError(f"the calibration/export packages are not importable ({exc}); "
+                        "install with pip install -e '.[export]'") from exc
+    from ..data import make_eval_set
+
+    size = _validate(args)
+    names = list(RECIPES) if "all" in args.backend else list(dict.fromkeys(args.backend))
+    try:
+        model, weights_info = load_model(args.variant, args.weights)
+        check_size(model.config, size)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+    out = Path(args.out)
+    _check_writable(out)
+    bars = not args.no_progress
+
+    if args.calib_set:
+        try:
+            calib = load_calib_set(args.calib_set)
+        except (ValueError, FileNotFoundError) as exc:
+            raise UserError(f"--calib-set: {exc}") from exc
+    else:
+        try:
+            calib = build_calib_set(args.calib, (args.calib_size, args.calib_size), args.seed, args.calib_folder,
+                                    progress=bars)
+        except (ValueError, FileNotFoundError) as exc:
+            raise UserError(f"calibration set: {exc}") from exc
+        calib.save(out / f"calib_{len(calib)}x{args.calib_size}_seed{args.seed}.npz")
+    print(f"k3dn quantize: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, "
+          f"calibration set {len(calib)} pairs {calib.size[0]}x{calib.size[1]} (sha256 {calib.sha256[:12]}), -> {out}")
+    items = make_eval_set(n=args.eval_n, size=size)
+    float_scores, fp32_rows, outcomes = quantize_backends(
+        names, model, size, out, calib, items, weights_info, budget_db=args.budget_db, search_n=args.search_n,
+        sensitivity=args.sensitivity, bars=bars)
+
+    rows = [r for name in names for r in [next(f for f in fp32_rows if f.backend == name)]
+            + [o.row for o in outcomes if o.row.backend == name]]
+    table = format_table(rows, float_scores)
+    print(f"\nQuality on make_eval_set(n={len(items)}, size={size[0]}x{size[1]}) against the float model\n{table}")
+    (out / f"quality_{model.config.name}_{size[0]}x{size[1]}.md").write_text(table + "\n")
+    for o in outcomes:
+        if o.sensitivity:
+            print(f"\n{o.row.backend} {o.row.precision}: per-layer sensitivity (only that layer int8), most sensitive "
+                  "first\n" + "\n".join(f"  {e.layer:<32} PSNR vs float {e.psnr_vs_float:6.1f} dB  drop "
+                                         f"{e.drop_db:+.3f} dB" for e in o.sensitivity[:15]))
+        if o.mixed is not None:
+            kept = ", ".join(o.mixed.float_layers) or "none"
+            final = "-" if o.row.drop_db is None else f"{o.row.drop_db:+.3f} dB"
+            print(f"{o.row.backend} {o.row.precision}: layers kept in float: {kept}; drop on the search subset "
+                  f"{o.mixed.drop_db:+.3f} dB ({'within' if o.mixed.met else 'OVER'} {args.budget_db:g} dB), "
+                  f"final drop on the eval set {final}")
+        if o.detail:
+            print(f"\n{o.row.backend} {o.row.precision}: {o.row.note}\n{o.detail}", file=sys.stderr)
+    if args.numerics:
+        extra = {"details": {f"{o.row.backend}/{o.row.precision}": {
+            "sensitivity": [e.to_dict() for e in o.sensitivity],
+            "mixed_precision": None if o.mixed is None else {"float_layers": o.mixed.float_layers,
+                                                             "steps": o.mixed.steps, "met": o.mixed.met},
+            "parity": o.parity.to_dict() if o.parity else None} for o in outcomes}}
+        obj = numerics(canonical_command(args), weights_info, size,
+                       {"function": "k3dn.data.make_eval_set", "n": len(items), "size": list(size), "seed": 1234},
+                       calib.describe() | {"names": None}, float_scores, rows, extra)
+        write_json_atomic(Path(args.numerics), json.loads(json.dumps(obj, default=str)))
+        print(f"\nnumerics written to {args.numerics}")
+    statuses = [o.row.status for o in outcomes]
+    if all(s == "skipped" for s in statuses):
+        raise UserError("no backend could run here: " + "; ".join(f"{o.row.backend}: {o.row.note}" for o in outcomes))
+    if "failed" in statuses:
+        failed = [f"{o.row.backend} {o.row.precision}" for o in outcomes if o.row.status == "failed"]
+        print(f"\nk3dn quantize: FAILED for {', '.join(failed)}; no artifact was kept for them")
+        return 1
+    return 0

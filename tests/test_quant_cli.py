@@ -1,0 +1,163 @@
+"""`k3dn quantize` end to end on a small K3DN at 64x64 with a 4-pair calibration set: every int8 artifact
+runs in its real runtime (ExecuTorch/XNNPACK, ONNX Runtime, LiteRT; CoreML needs macOS) and stays within
+MIN_PSNR_VS_FLOAT of the float PyTorch model, the export audits still pass on the int8 graphs, sidecars
+carry the precision label, the calibration-set hash and the measured drop, and the numerics file written
+by the run has the schema and row structure of the checked-in one. Also the CLI's usage errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SMALL_OVERRIDES as SMALL
+
+pytestmark = pytest.mark.export
+
+for module in ("onnxruntime", "onnxscript", "onnxsim", "executorch", "litert_torch", "ai_edge_litert", "coremltools"):
+    pytest.importorskip(module, reason=f"{module} not installed (pip install -e '.[export]')")
+
+from calibration.calib_set import load_calib_set  # noqa: E402
+from calibration.report import check_numerics, row_keys  # noqa: E402
+from export.parity import parity_pairs, psnr  # noqa: E402
+from export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
+from export.weights import load_model, random_model  # noqa: E402
+from k3dn.cli import main  # noqa: E402
+from k3dn.weights_io import save_weights  # noqa: E402
+
+SIZE = "64x64"
+MIN_PSNR_VS_FLOAT = 30.0  # dB, int8 output vs float output on a parity pair the calibration never saw
+CHECKED_IN = Path(__file__).resolve().parents[1] / "calibration" / "numerics.json"
+ARTIFACTS = {
+    ("executorch", "int8"): "k3dn_tiny_64x64_int8.pte",
+    ("onnx", "int8"): "k3dn_tiny_64x64_int8.onnx",
+    ("tflite", "int8"): "k3dn_tiny_64x64_int8.tflite",
+    ("tflite", "int8-dynamic"): "k3dn_tiny_64x64_int8-dynamic.tflite",
+    ("coreml", "w8a16"): "k3dn_tiny_64x64_w8a16.mlpackage",
+}
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> str:
+    return str(save_weights(random_model("tiny", 0, **SMALL), tmp_path_factory.mktemp("w") / "small.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory, weights):
+    """`k3dn quantize --backend all` once for the module: (exit code, printed text, output folder)."""
+    out = tmp_path_factory.mktemp("quant")
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["quantize", "--backend", "all", "--size", SIZE, "--out", str(out), "--weights", weights,
+                   "--calib", "4", "--calib-size", "32", "--eval-n", "2", "--search-n", "1", "--budget-db", "0.2",
+                   "--numerics", str(out / "numerics.json"), "--no-progress"])
+    return rc, buf.getvalue(), out
+
+
+def test_cli_writes_every_int8_artifact_with_sidecar(cli_run) -> None:
+    rc, printed, out = cli_run
+    print(printed)
+    assert rc == 0
+    for (backend, precision), name in ARTIFACTS.items():
+        assert (out / name).exists(), name
+        meta = json.loads((out / f"{name}.json").read_text())
+        q = meta["quantization"]
+        assert meta["backend"] == backend and meta["precision"] == precision == q["precision"]
+        assert q["budget"]["drop_db"] == 0.2 and q["bytes"] == meta["bytes"] > 0
+        assert q["size_ratio"] < 0.5  # int8 weights: well under half of the fp32 file even for this small model
+        if precision in ("int8", "int8-dynamic") and backend != "coreml":
+            assert isinstance(q["eval"]["drop_db"], float)
+    calib = load_calib_set(next(out.glob("calib_*.npz")))
+    for name in ("k3dn_tiny_64x64_int8.pte", "k3dn_tiny_64x64_int8.onnx", "k3dn_tiny_64x64_int8.tflite"):
+        meta = json.loads((out / f"{name}.json").read_text())
+        assert meta["quantization"]["calibration_set"]["sha256"] == calib.sha256  # one set for every backend
+    tfl = json.loads((out / "k3dn_tiny_64x64_int8.tflite.json").read_text())["quantization"]
+    assert "top" in tfl["float_layers"] and "1/256" in tfl["float_layers_reason"]
+    assert "Quality on make_eval_set" in printed and "layers kept in float" in printed
+    assert not list(out.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("key", [k for k in ARTIFACTS if k[0] != "coreml"], ids="/".join)
+def test_int8_artifact_runs_in_its_runtime_within_budget(cli_run, weights, key) -> None:
+    _, _, out = cli_run
+    model, _ = load_model("tiny", weights)
+    reference = TorchRunner(model)
+    with open_runner(out / ARTIFACTS[key]) as runner:
+        for left, right in parity_pairs(64, 64, seeds=(2,)):
+            got, want = runner(left, right), reference(left, right)
+            db = psnr(got, want)
+            print(f"{key}: PSNR vs float {db:.1f} dB")
+            assert got.dtype == np.float32 and got.shape == want.shape
+            assert db >= MIN_PSNR_VS_FLOAT
+            assert db < 100  # really quantized: not bit-identical to the float model
+
+
+def test_coreml_w8_numerics_need_macos(cli_run) -> None:
+    _, _, out = cli_run
+    try:
+        runner = open_runner(out / ARTIFACTS["coreml", "w8a16"])
+    except RuntimeUnavailable as exc:
+        pytest.skip(f"numeric check skipped: {exc}")
+    with runner:
+        left, right = parity_pairs(64, 64, seeds=(2,))[0]
+        assert psnr(runner(left, right), runner(left, right)) > 0
+
+
+def test_export_audits_pass_on_int8_graphs(cli_run) -> None:
+    from export.coreml import audit_coreml
+    from export.executorch import audit_executorch
+    from export.onnx import audit_onnx
+    from export.tflite import audit_tflite
+
+    _, _, out = cli_run
+    audits = {"executorch": audit_executorch, "onnx": audit_onnx, "tflite": audit_tflite, "coreml": audit_coreml}
+    for (backend, _), name in ARTIFACTS.items():
+        audit = audits[backend](out / name)
+        print(backend, name, audit.op_counts)
+        assert audit.problems == [], (name, audit.problems)
+    assert audit_executorch(out / ARTIFACTS["executorch", "int8"]).non_delegated == []  # 100% XNNPACK
+    assert {"QuantizeLinear", "DequantizeLinear"} <= set(audit_onnx(out / ARTIFACTS["onnx", "int8"]).op_counts)
+    assert "constexpr_affine_dequantize" in audit_coreml(out / ARTIFACTS["coreml", "w8a16"]).op_counts
+
+
+def test_numerics_file_reproduces_the_checked_in_structure(cli_run) -> None:
+    _, _, out = cli_run
+    fresh = json.loads((out / "numerics.json").read_text())
+    assert check_numerics(fresh) == []
+    assert fresh["command"].startswith("k3dn quantize --backend all --size 64x64")
+    checked_in = json.loads(CHECKED_IN.read_text())
+    assert row_keys(fresh) == row_keys(checked_in)
+
+
+def test_checked_in_numerics_schema() -> None:
+    obj = json.loads(CHECKED_IN.read_text())
+    assert check_numerics(obj) == []
+    assert {(r["backend"], r["precision"]) for r in obj["rows"]} >= set(ARTIFACTS)
+    assert {r["backend"] for r in obj["rows"] if r["precision"] == "fp32"} == {"executorch", "onnx", "tflite", "coreml"}
+    for r in obj["rows"]:
+        if r["precision"] != "fp32" and r["status"] == "ok":
+            assert set(r["budget_pass"]) == {"db", "size"} and r["size_ratio"] is not None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--size", "100x128"], "multiples of 16"),
+    (["--size", "big"], "HxW"),
+    (["--size", "64x64", "--calib", "0"], "--calib"),
+    (["--size", "64x64", "--budget-db", "-1"], "--budget-db"),
+    (["--size", "64x64", "--calib-set", "/nonexistent/calib.npz"], "--calib-set"),
+])
+def test_cli_usage_errors_exit_2(tmp_path, capsys, argv, message) -> None:
+    rc = main(["quantize", "--backend", "onnx", "--out", str(tmp_path / "o"), *argv])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_cli_unwritable_out_exits_2(tmp_path, capsys) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["quantize", "--backend", "onnx", "--size", "64x64", "--out", str(blocker / "sub")])
+    assert rc == 2 and "not writable" in capsys.readouterr().err
