@@ -22,6 +22,18 @@ def test_eval_prints_input_and_model_rows(tmp_path, capsys) -> None:
     results = json.loads(out_json.read_text())["results"]
     # An untrained model starts as the identity on the view mean, so it scores exactly like the input.
     assert abs(results["Small"]["psnr"] - results["Input"]["psnr"]) < 1e-3
+    assert "linear light" in json.loads(out_json.read_text())["data"]
+
+
+def test_eval_on_the_srgb_render_scores_a_different_input(tmp_path) -> None:
+    inputs = {}
+    for render in ("linear", "srgb"):
+        out_json = tmp_path / f"{render}.json"
+        assert main(["eval", "--n", "2", "--size", "64", "--render", render, "--json", str(out_json)]) == 0
+        report = json.loads(out_json.read_text())
+        assert ("sRGB values" in report["data"]) == (render == "srgb")
+        inputs[render] = report["results"]["Input"]["psnr"]
+    assert inputs["linear"] != inputs["srgb"]
 
 
 def test_eval_rejects_bad_model_spec_and_data(tmp_path, capsys) -> None:

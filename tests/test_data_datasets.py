@@ -67,6 +67,7 @@ def test_training_distribution_is_varied() -> None:
     assert max(gains) > 0.08
     assert len({m["psf_params"]["order"] for m in metas if m["psf_params"]}) >= 2
     assert 0.1 < float(np.mean(in_focus)) < 0.9
+    assert {m["linear"] for m in metas} == {True, False}, "blur in linear light and on sRGB values"
 
 
 def test_patch_throughput_per_core() -> None:
@@ -100,6 +101,19 @@ def test_eval_set_is_byte_identical_and_covers_both_families() -> None:
     assert {x["name"].split("_")[2] for x in a} == {"deadleaves", "photos"}
     train = TrainDataset(patch=64, seed=7)
     assert not any(np.array_equal(x["sharp"][:, :64], train.sample(i)["sharp"]) for i, x in enumerate(a))
+
+
+def test_srgb_eval_set_renders_the_same_scenes_differently() -> None:
+    linear = make_eval_set(n=2, size=(48, 48), seed=5)
+    srgb = make_eval_set(n=2, size=(48, 48), seed=5, linear=False)
+    for a, b in zip(linear, srgb, strict=True):
+        assert a["name"] == b["name"]
+        if not np.array_equal(a["sharp"], b["sharp"]):  # the DP mirror is drawn after the noise
+            b = {k: v[:, ::-1] for k, v in b.items() if k != "name"}
+        np.testing.assert_array_equal(a["sharp"], b["sharp"])
+        np.testing.assert_array_equal(a["radius"], b["radius"])
+        if np.abs(a["radius"]).max() > 1:  # blurred content: linear-light blur brightens dark detail
+            assert np.abs(a["blurry"] - b["blurry"]).max() > 1e-3
 
 
 def test_user_folder_is_a_third_source(tmp_path) -> None:

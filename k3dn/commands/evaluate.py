@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", help="DPDD split (train/val/test)")
     parser.add_argument("--n", type=int, default=24, help="synthetic set: number of pairs")
     parser.add_argument("--size", type=int, default=256, help="synthetic set: square image size")
+    parser.add_argument("--render", choices=["linear", "srgb"], default="linear",
+                        help="synthetic set: blur in linear light (default, as optics do) or on sRGB values "
+                             "(a different simulator's convention: a robustness check)")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=WEIGHTS",
                         help="a row of the table: display name and safetensors file (repeatable); "
                              "default: the shipped K3DN-Tiny")
@@ -22,13 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
 
 
-def load_items(data: str, split: str, n: int, size: int) -> list[dict]:
+def load_items(data: str, split: str, n: int, size: int, render: str = "linear") -> list[dict]:
     from ..data import DPDDDataset, SynthFolder, make_eval_set
 
     if data == "synthetic":
         if n <= 0 or size < 32:
             raise UserError(f"--n must be positive and --size >= 32, got {n}, {size}")
-        return make_eval_set(n=n, size=(size, size))
+        return make_eval_set(n=n, size=(size, size), linear=render == "linear")
     root = Path(data)
     if not root.is_dir():
         raise UserError(f"--data {data}: not 'synthetic' and not a directory")
@@ -58,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
 
     models = parse_models(args.model)
     loaded = [(name, load_model(path, args.device)) for name, path in models]
-    items = load_items(args.data, args.split, args.n, args.size)
+    items = load_items(args.data, args.split, args.n, args.size, args.render)
     results = {"Input": evaluate(None, items, desc="Input")}
     for name, model in loaded:
         results[name] = evaluate(model, items, device=args.device, desc=name)
-    print(f"\n{len(items)} pairs from {args.data}\n")
+    blur_space = "linear light" if args.render == "linear" else "sRGB values"
+    source = f"{args.data} (blur applied in {blur_space})" if args.data == "synthetic" else args.data
+    print(f"\n{len(items)} pairs from {source}\n")
     print(format_table(results))
     if args.json:
-        Path(args.json).write_text(json.dumps({"data": args.data, "n": len(items), "results": results}, indent=2))
+        Path(args.json).write_text(json.dumps({"data": source, "n": len(items), "results": results}, indent=2))
     return 0

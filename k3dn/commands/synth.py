@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     digits = max(4, len(str(args.n - 1)))
     preview = []
     for i in tqdm(range(args.n), desc="synth", unit="pair", disable=args.no_progress, dynamic_ncols=True):
-        s = random_sample(size, np.random.default_rng([args.seed, i]), sources, max_radius=args.max_radius)
+        s = random_sample(size, np.random.default_rng([args.seed, i]), sources, max_radius=args.max_radius, linear=None)
         stem = f"{i:0{digits}d}"
         meta = s["meta"] | {"index": i, "seed": args.seed, "size": list(size)}
         atomic_write_many({

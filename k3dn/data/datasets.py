@@ -49,17 +49,20 @@ class TrainDataset(Dataset):
         sources: scene sources to draw from, among "deadleaves", "photos" (bundled with scikit-image).
         user_dir: optional folder of all-in-focus images (+ `<stem>_depth.npy`) added as a third source.
         max_radius: largest |c| in px.
+        linear: blur in linear light (True), on sRGB values (False), or a mix (None, the default; see
+            generate.LINEAR_PROB).
     """
 
     def __init__(self, patch: int = 128, seed: int = 0, length: int = 10**6,
                  sources: tuple[str, ...] = ("deadleaves", "photos"), user_dir: str | Path | None = None,
-                 max_radius: float = DEFAULT_MAX_RADIUS) -> None:
+                 max_radius: float = DEFAULT_MAX_RADIUS, linear: bool | None = None) -> None:
         if patch < 16:
             raise ValueError(f"patch must be >= 16, got {patch}")
         unknown = set(sources) - {"deadleaves", "photos"}
         if unknown:
             raise ValueError(f"unknown sources {sorted(unknown)}; use 'deadleaves', 'photos' and/or user_dir")
         self.patch, self.seed, self.length, self.max_radius = patch, seed, length, max_radius
+        self.linear = linear
         self.folder = ImageFolder(user_dir) if user_dir is not None else None
         self.sources = tuple(sources) + (("user",) if self.folder is not None else ())
         if not self.sources:
@@ -73,7 +76,8 @@ class TrainDataset(Dataset):
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for a dataset of length {self.length}")
         rng = np.random.default_rng([self.seed, index])
-        return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius)
+        return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius,
+                             linear=self.linear)
 
     def __getitem__(self, index: int) -> dict:
         return to_tensors(self.sample(index))
@@ -81,8 +85,11 @@ class TrainDataset(Dataset):
 
 def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = 1234,
                   sources: tuple[str, ...] = ("deadleaves", "photos"),
-                  max_radius: float = DEFAULT_MAX_RADIUS) -> list[dict]:
+                  max_radius: float = DEFAULT_MAX_RADIUS, linear: bool = True) -> list[dict]:
     """A fixed evaluation set: same arguments -> byte-identical arrays.
+
+    `linear=False` renders the same scenes, kernels and noise with the blur applied to sRGB values
+    instead of linear light: a check that the model deblurs rather than undoing a tone shift.
 
     Items cycle through sources x kernel families, and their largest blur radius is spread evenly
     over (0, max_radius] (golden-ratio sequence), so every n >= 4 covers both families, both sources,
@@ -97,7 +104,8 @@ def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = 1
         source = sources[(i // len(FAMILIES)) % len(sources)]
         family = FAMILIES[i % len(FAMILIES)]
         target = max_radius * (0.05 + 0.95 * ((i * 0.6180339887) % 1.0))
-        s = random_sample(size, rng, sources, None, max_radius, source=source, family=family, target_radius=target)
+        s = random_sample(size, rng, sources, None, max_radius, source=source, family=family, target_radius=target,
+                          linear=linear)
         items.append({k: s[k] for k in ("left", "right", "sharp", "blurry", "in_focus", "radius")}
                      | {"name": f"eval_{i:03d}_{source}_{family}"})
     return items
