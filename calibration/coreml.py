@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import commit_path, remove_path, temp_path
-
 from .recipe import NumpyRunner, Recipe
 
 WEIGHT_THRESHOLD = 2048  # elements; coremltools' default: smaller tensors are not worth compressing
@@ -52,7 +50,7 @@ class CoreMLW8(Recipe):
         import coremltools as ct
         import coremltools.optimize as cto
 
-        from export.coreml import export_coreml
+        from export.coreml import export_coreml, save_mlmodel
 
         if list(float_layers):
             raise ValueError("the CoreML recipe keeps no layer in float")
@@ -64,9 +62,4 @@ class CoreMLW8(Recipe):
                 mode="linear_symmetric", dtype="int8", granularity="per_channel", weight_threshold=WEIGHT_THRESHOLD))
             quantized = cto.coreml.linear_quantize_weights(model, config)
             quantized.user_defined_metadata["k3dn.weight_precision"] = "int8"
-            tmp = temp_path(out)
-            try:
-                quantized.save(str(tmp))
-                return commit_path(tmp, out)
-            finally:
-                remove_path(tmp)
+            return save_mlmodel(quantized, out)

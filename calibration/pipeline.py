@@ -41,7 +41,7 @@ from .coreml import W8A8_NOTE, CoreMLW8
 from .executorch import ExecuTorchInt8
 from .onnx import OnnxInt8
 from .recipe import Recipe
-from .report import BUDGET_DB, Row, Scores, score
+from .report import BUDGET_DB, Row, Scores, score, score_outputs
 from .sensitivity import LayerSensitivity, MixedResult, layer_sensitivity, mixed_precision
 from .tflite import TFLiteDynamicInt8, TFLiteInt8
 
@@ -133,7 +133,7 @@ def quantize_recipe(
         searchable = recipe.simulated.startswith("PT2E") or recipe.simulated == "runtime"
         if (budget_db is not None or sensitivity) and recipe.needs_calibration and searchable:
             sub, sub_ref = items[:search_n], reference[:search_n]
-            sub_float = score(TorchRunner(model), sub, sub_ref, progress=False, with_ssim=False).psnr_gt
+            sub_float = score_outputs(sub_ref, sub, sub_ref, with_ssim=False).psnr_gt
 
             def rank() -> list[LayerSensitivity]:
                 progress(f"  {name}: per-layer sensitivity over {len(recipe.layers)} layers on {len(sub)} eval pairs")
@@ -222,7 +222,7 @@ def quantize_backends(
     out_dir = Path(out_dir)
     lowered = lower(model)
     reference = float_outputs(model, items, progress=bars)
-    float_scores = score(TorchRunner(model), items, reference, desc="float", progress=bars)
+    float_scores = score_outputs(reference, items, reference)
     progress(f"float PyTorch model: PSNR {float_scores.psnr_gt:.2f} dB, SSIM {float_scores.ssim_gt:.4f} "
              f"on {len(items)} eval pairs")
     fp32_rows, outcomes = [], []

@@ -89,8 +89,24 @@ def share_data_movement(model: torch.fx.GraphModule) -> None:
 
 
 def export_graph(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...]) -> torch.fx.GraphModule:
-    """The pre-autograd ATen graph PT2E quantizers annotate (static shapes of `example_inputs`)."""
-    return torch.export.export(module.eval(), example_args(example_inputs), strict=False).module()
+    """The pre-autograd ATen graph PT2E quantizers annotate (static shapes of `example_inputs`).
+
+    A module called twice (the disparity feature extractor runs on both views) gives two convs that read
+    one weight node; both quantizers skip a conv whose weight node is already annotated, which would leave
+    the second call float with an int8 weight (XNNPACK: `Failed to create convolution node`). Every extra
+    reader gets its own get_attr node of the same parameter, so each call is annotated on its own.
+    """
+    graph_module = torch.export.export(module.eval(), example_args(example_inputs), strict=False).module()
+    graph = graph_module.graph
+    for node in [n for n in graph.nodes if n.op == "get_attr" and len(n.users) > 1]:
+        for user in list(node.users)[1:]:
+            with graph.inserting_after(node):
+                copy_ = graph.get_attr(node.target)
+            copy_.meta = dict(node.meta)
+            user.replace_input_with(node, copy_)
+    graph.lint()
+    graph_module.recompile()
+    return graph_module
 
 
 class Calibrated:

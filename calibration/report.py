@@ -61,10 +61,17 @@ class Scores:
 def score(run: NumpyRunner, items: Sequence[dict], reference: Sequence[np.ndarray], desc: str = "eval",
           progress: bool = True, with_ssim: bool = True) -> Scores:
     """Run `run(left, right)` (NCHW numpy) on every item and score it against GT and `reference`."""
+    outputs = [hwc(run(nchw(item["left"]), nchw(item["right"])))
+               for item in tqdm(items, desc=desc, unit="pair", disable=not progress, leave=False)]
+    return score_outputs(outputs, items, reference, with_ssim)
+
+
+def score_outputs(outputs: Sequence[np.ndarray], items: Sequence[dict], reference: Sequence[np.ndarray],
+                  with_ssim: bool = True) -> Scores:
+    """Score H x W x 3 outputs against each item's GT and against `reference` (the float outputs)."""
     p_gt, s_gt, p_fl = [], [], []
-    for item, ref in tqdm(list(zip(items, reference, strict=True)), desc=desc, unit="pair", disable=not progress,
-                          leave=False):
-        out = np.clip(hwc(run(nchw(item["left"]), nchw(item["right"]))), 0.0, 1.0)
+    for out, item, ref in zip(outputs, items, reference, strict=True):
+        out = np.clip(out, 0.0, 1.0)
         p_gt.append(psnr(out, item["sharp"]))
         s_gt.append(ssim(out, item["sharp"]) if with_ssim else float("nan"))
         p_fl.append(min(psnr(out, ref), 200.0))  # identical outputs: cap inf so the mean stays finite

@@ -75,6 +75,12 @@ def export_coreml(
     mlmodel.short_description = "K3DN dual-pixel defocus deblurring: left, right -> sharp (NCHW RGB in [0, 1])"
     mlmodel.user_defined_metadata.update({"k3dn.compute_precision": precision, "k3dn.input_range": "[0, 1]",
                                           "k3dn.layout": "NCHW, RGB"})
+    return save_mlmodel(mlmodel, out)
+
+
+def save_mlmodel(mlmodel, out: str | Path) -> Path:
+    """Save a coremltools MLModel as the .mlpackage `out`, atomically."""
+    out = Path(out)
     tmp = temp_path(out)
     try:
         mlmodel.save(str(tmp))

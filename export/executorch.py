@@ -38,10 +38,17 @@ def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...],
     require("executorch", REQUIRES)
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
-    from executorch.exir.passes.constant_prop_pass import constant_prop_pass
+    from executorch.exir.passes.constant_prop_pass import _DEFAULT_SKIP_TARGETS, constant_prop_pass
 
     out = Path(out)
-    program = constant_prop_pass(torch.export.export(module, example_args(example_inputs), strict=False))
+    # The program is still ATen here, so the pass's default skip list (edge ops) would not match the
+    # dequantize ops of a PT2E graph: int8 weights would fold back into fp32 constants and the .pte keep
+    # no int8. Quantize ops on constants (the ones weights built in forward) may fold: into int8 constants.
+    dq = torch.ops.quantized_decomposed
+    skip = set(_DEFAULT_SKIP_TARGETS) | {dq.dequantize_per_channel.default, dq.dequantize_per_tensor.default,
+                                         dq.dequantize_per_tensor.tensor}
+    program = constant_prop_pass(torch.export.export(module, example_args(example_inputs), strict=False),
+                                 custom_skip_targets=skip)
     edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
     buffer = edge.to_executorch().buffer
     tmp = temp_path(out)

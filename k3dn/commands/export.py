@@ -30,12 +30,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
 
 
+def load_checked_model(variant: str, weights: str | None, size: tuple[int, int]):
+    """(model, weights description) for --variant/--weights, checked against the artifact size; UserError if not."""
+    from export.pipeline import check_size
+    from export.weights import load_model
+
+    try:
+        model, weights_info = load_model(variant, weights)
+        check_size(model.config, size)
+    except (ValueError, FileNotFoundError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+    return model, weights_info
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         from export.common import BACKENDS, parse_size
         from export.parity import format_table
-        from export.pipeline import check_size, export_backends
-        from export.weights import load_model
+        from export.pipeline import export_backends
     except ImportError as exc:
         raise UserError(f"the export package is not importable ({exc}); install with pip install -e '.[export]'") \
             from exc
@@ -45,11 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     names = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
-    try:
-        model, weights_info = load_model(args.variant, args.weights)
-        check_size(model.config, size)
-    except (ValueError, FileNotFoundError, OSError) as exc:
-        raise UserError(str(exc)) from exc
+    model, weights_info = load_checked_model(args.variant, args.weights, size)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"k3dn export: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, -> {out}")

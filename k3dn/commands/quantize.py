@@ -102,20 +102,15 @@ def run(args: argparse.Namespace) -> int:
         from calibration.pipeline import RECIPES, quantize_backends
         from calibration.report import format_table, numerics
         from export.common import write_json_atomic
-        from export.pipeline import check_size
-        from export.weights import load_model
     except ImportError as exc:
         raise UserError(f"the calibration/export packages are not importable ({exc}); "
                         "install with pip install -e '.[export]'") from exc
     from ..data import make_eval_set
+    from .export import load_checked_model
 
     size = _validate(args)
     names = list(RECIPES) if "all" in args.backend else list(dict.fromkeys(args.backend))
-    try:
-        model, weights_info = load_model(args.variant, args.weights)
-        check_size(model.config, size)
-    except (ValueError, FileNotFoundError, OSError) as exc:
-        raise UserError(str(exc)) from exc
+    model, weights_info = load_checked_model(args.variant, args.weights, size)
     out = Path(args.out)
     _check_writable(out)
     bars = not args.no_progress
