@@ -7,7 +7,7 @@ left/right brightness) and, optionally, from user folders in the DPDD layout or 
 evaluation streams, and the whole set is a pure function of (n, size, seed, folders).
 
 Storage: left and right views as uint8 (N x H x W x 3, 8-bit sRGB is plenty for activation ranges),
-default 64 pairs at 128 x 128: ~6 MB raw, ~4 MB compressed. `sha256` hashes the array bytes, so a
+default 64 pairs at 128 x 128: 6.3 MB raw, ~5 MB compressed. `sha256` hashes the array bytes, so a
 sidecar names exactly the data its artifact was calibrated on.
 
 Artifacts have a static input shape; `CalibSet.inputs(size)` turns the stored pairs into inputs of

@@ -25,7 +25,8 @@ class ExecuTorchInt8(Recipe):
     suffix = "pte"
     requires = ("executorch", "torchao")
     scheme = ("PT2E XNNPACKQuantizer: int8 weights per-channel symmetric, int8 activations per-tensor affine "
-              "(histogram observer); pad/slice share their input's qparams")
+              "(histogram observer); pad/slice share their input's qparams; LeakyReLU, softmax, clamp, div float "
+              "inside the delegate")
     simulated = "PT2E q/dq graph in eager PyTorch"
 
     def __init__(self, lowered, size) -> None:

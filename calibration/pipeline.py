@@ -167,6 +167,7 @@ def quantize_recipe(
         if recipe_cls is CoreMLW8:
             row.note = "; ".join(x for x in (row.note, W8A8_NOTE) if x)
         seconds = time.perf_counter() - start
+        row.bytes = path_size(tmp)
         meta = sidecar_json(model, size, weights_info, name, precision, final, tmp, audit, parity, seconds)
         for key, value in (io or {}).items():  # a full-integer .tflite may take and return int8
             side = meta["io"]["outputs" if key == "sharp" else "inputs"]
@@ -192,7 +193,6 @@ def quantize_recipe(
                 "steps": outcome.mixed.steps},
             "sensitivity": [e.to_dict() for e in outcome.sensitivity],
         }
-        row.bytes = meta["bytes"]
         write_json_atomic(sidecar, meta)
         commit_path(tmp, final)
         row.artifact = final.name

@@ -6,7 +6,8 @@ output scale of exactly 1/256 (`output->params.scale not near 1.f / 256` at prep
 and at 1/256 steps the weights a of N = 128 kernels (typically ~1/128) would collapse to a few levels,
 which the gain g(a) = clip(N a) and the division by it amplify. So the layer `top` (softmax, upsampling,
 N*a, clip, division; see calibration.pt2e) stays float, with QUANTIZE/DEQUANTIZE around it; every conv
-and the SRP attention are int8.
+and the SRP attention's add/mul/concat are int8. LeakyReLU is not annotated by litert-torch's quantizer and
+runs in float between DEQUANTIZE/QUANTIZE (a known gap: LiteRT has an int8 LEAKY_RELU).
 
 Dynamic range ("int8-dynamic", the fallback): int8 weights, float activations quantized on the fly
 inside each conv kernel; no calibration. Labelled as what it is, never as "int8".
@@ -43,8 +44,9 @@ class TFLiteInt8(Recipe):
     precision = "int8"
     suffix = "tflite"
     requires = ("litert_torch", "ai_edge_litert", "torchao")
-    scheme = ("PT2E litert-torch quantizer, full integer: int8 weights per-channel symmetric, int8 activations "
-              "per-tensor affine (histogram observer)")
+    scheme = ("PT2E litert-torch quantizer: int8 weights per-channel symmetric, int8 activations per-tensor affine "
+              "(histogram observer) for conv/add/mul/cat/pad/slice; LeakyReLU (not annotated by the quantizer) and "
+              "the kernel-query softmax path run in float between DEQUANTIZE/QUANTIZE")
     simulated = "PT2E q/dq graph in eager PyTorch"
     default_float_layers = (ROOT_LAYER,)
     default_float_reason = ("kernel-query softmax + gain path kept float: LiteRT int8 SOFTMAX needs output scale "
