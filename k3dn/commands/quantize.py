@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..cli import UserError
 from ..config import VARIANTS
+from .outdir import prepare_out
 
 BACKEND_CHOICES = ("executorch", "onnx", "tflite", "coreml", "all")
 
@@ -68,16 +67,6 @@ def canonical_command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def _check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".k3dn-write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise UserError(f"--out {out}: not writable ({exc.strerror or exc})") from exc
-
-
 def _validate(args: argparse.Namespace) -> tuple[int, int]:
     from export.common import parse_size
 
@@ -111,8 +100,7 @@ def run(args: argparse.Namespace) -> int:
     size = _validate(args)
     names = list(RECIPES) if "all" in args.backend else list(dict.fromkeys(args.backend))
     model, weights_info = load_checked_model(args.variant, args.weights, size)
-    out = Path(args.out)
-    _check_writable(out)
+    out = prepare_out(args.out)
     bars = not args.no_progress
 
     if args.calib_set:

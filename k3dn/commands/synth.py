@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 
 from ..cli import UserError
+from .outdir import prepare_out
 
 MAX_SIZE = 4096
 
@@ -53,24 +52,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if max(h, w) > MAX_SIZE:
         raise UserError(f"--size {h}x{w}: height and width must be at most {MAX_SIZE}")
     return h, w
-
-
-def prepare_out(path: str) -> Path:
-    """Create the folder if needed and prove it is writable, before any sample is generated."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot create folder ({exc.strerror or exc})") from None
-    probe = out / f".k3dn-write-test-{os.getpid()}"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"--out {out}: folder is not writable ({exc.strerror or exc})") from None
-    return out
 
 
 def montage(rows: list[dict]) -> np.ndarray:
