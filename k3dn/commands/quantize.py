@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"the calibration/export packages are not importable ({exc}); "
                         "install with pip install -e '.[export]'") from exc
     from ..data import make_eval_set
+    from ..data.datasets import EVAL_SEED
     from .export import load_checked_model
 
     size = _validate(args)
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         calib.save(out / f"calib_{len(calib)}x{args.calib_size}_seed{args.seed}.npz")
     print(f"k3dn quantize: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, "
           f"calibration set {len(calib)} pairs {calib.size[0]}x{calib.size[1]} (sha256 {calib.sha256[:12]}), -> {out}")
-    items = make_eval_set(n=args.eval_n, size=size)
+    items = make_eval_set(n=args.eval_n, size=size, seed=EVAL_SEED)
     float_scores, fp32_rows, outcomes = quantize_backends(
         names, model, size, out, calib, items, weights_info, budget_db=args.budget_db, search_n=args.search_n,
         sensitivity=args.sensitivity, bars=bars)
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
                                                              "steps": o.mixed.steps, "met": o.mixed.met},
             "parity": o.parity.to_dict() if o.parity else None} for o in outcomes}}
         obj = numerics(canonical_command(args), weights_info, size,
-                       {"function": "k3dn.data.make_eval_set", "n": len(items), "size": list(size), "seed": 1234},
+                       {"function": "k3dn.data.make_eval_set", "n": len(items), "size": list(size), "seed": EVAL_SEED},
                        calib.describe() | {"names": None}, float_scores, rows, extra)
         write_json_atomic(Path(args.numerics), json.loads(json.dumps(obj, default=str)))
         print(f"\nnumerics written to {args.numerics}")

@@ -23,6 +23,7 @@ from .optics import Camera
 from .photos import ImageFolder
 from .simulate import IN_FOCUS_RADIUS
 
+EVAL_SEED = 1234  # the project's fixed evaluation set; tools that record which set they used read it here
 _EVAL_STREAM = 0xE7A1  # keeps evaluation samples disjoint from training samples of the same seed
 IMAGE_KEYS = ("left", "right", "sharp", "blurry")
 
@@ -83,7 +84,7 @@ class TrainDataset(Dataset):
         return to_tensors(self.sample(index))
 
 
-def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = 1234,
+def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = EVAL_SEED,
                   sources: tuple[str, ...] = ("deadleaves", "photos"),
                   max_radius: float = DEFAULT_MAX_RADIUS, linear: bool = True) -> list[dict]:
     """A fixed evaluation set: same arguments -> byte-identical arrays.
