@@ -54,6 +54,9 @@ RECIPES: dict[str, tuple[type[Recipe], ...]] = {
 # Parity of an int8 artifact against the float model on export.parity's synthetic pairs: a sanity bound
 # (broken scales or a mis-lowered op land far below it); the quality budget is the eval-set drop.
 INT8_PARITY = Budget(max_abs=None, min_psnr=30.0)
+# Layers the confirmation on the whole eval set may add to the subset's mix: each one is a full
+# measurement, and past the few large-ranked layers the rest cost hundredths of a dB each.
+CONFIRM_MAX_ADDED = 6
 Progress = Callable[[str], None]
 
 
@@ -143,6 +146,13 @@ def quantize_recipe(
             if budget_db is not None:
                 mixed, ranking = mixed_precision(recipe, ranking, sub, sub_ref, sub_float, budget_db, rank=rank,
                                                  progress=progress)
+                if len(items) > len(sub):
+                    progress(f"  {name}: confirming the mix on all {len(items)} eval pairs")
+                    search_steps = mixed.steps
+                    mixed, ranking = mixed_precision(recipe, ranking, items, reference, float_scores.psnr_gt,
+                                                     budget_db, rank=rank, progress=progress,
+                                                     start=mixed.float_layers, max_added=CONFIRM_MAX_ADDED)
+                    mixed.steps = search_steps + mixed.steps
                 outcome.mixed, float_layers = mixed, mixed.float_layers
             outcome.sensitivity = list(ranking or [])
         recipe.write(tmp, float_layers)
@@ -188,7 +198,7 @@ def quantize_recipe(
             "bytes": path_size(tmp), "fp32_bytes": fp32_bytes, "size_ratio": row.size_ratio,
             "budget": {"drop_db": BUDGET_DB, "size_ratio": 0.30, "pass": row.budget()},
             "mixed_precision": None if outcome.mixed is None else {
-                "budget_db": budget_db, "met_on_search_subset": outcome.mixed.met,
+                "budget_db": budget_db, "met": outcome.mixed.met, "met_on_pairs": outcome.mixed.pairs,
                 "search_pairs": len(items[:search_n]),
                 "steps": outcome.mixed.steps},
             "sensitivity": [e.to_dict() for e in outcome.sensitivity],

@@ -86,6 +86,9 @@ def check_cli_outputs(run) -> None:
         assert 0 < q["size_ratio"] < 1  # this small model is mostly graph, not weights: see numerics.json for Tiny
         if precision in ("int8", "int8-dynamic") and backend != "coreml":
             assert isinstance(q["eval"]["drop_db"], float)
+        if q["mixed_precision"] is not None:  # searched on 1 pair, then confirmed on both eval pairs
+            assert q["mixed_precision"]["search_pairs"] == 1 and q["mixed_precision"]["met_on_pairs"] == 2
+            assert {s["pairs"] for s in q["mixed_precision"]["steps"]} == {1, 2}
     calib = load_calib_set(next(out.glob("calib_*.npz")))
     for (_, precision), name in _artifacts(backends).items():
         if precision != "int8":

@@ -66,3 +66,14 @@ def test_mixed_precision_keeps_layers_in_ranking_order_until_the_budget(setup) -
     assert lenient.met and lenient.float_layers == [] and len(lenient.steps) == 1
     everything = score(recipe.candidate(recipe.layers), items, reference, progress=False, with_ssim=False)
     assert everything.psnr_vs_float > 60  # every layer float: the float model again
+
+
+def test_mixed_precision_continues_from_a_start_mix_with_a_cap(setup) -> None:
+    """The pipeline confirms a subset's mix on the whole set: start there, add at most `max_added`."""
+    _, recipe, items, reference, float_psnr = setup
+    ranking = [LayerSensitivity(layer, 0.0, 0.0) for layer in LAYERS[:4]]
+    mixed, _ = mixed_precision(recipe, ranking, items, reference, float_psnr, budget_db=-1.0,
+                               start=[LAYERS[1]], max_added=2)
+    assert mixed.steps[0]["float_layers"] == [LAYERS[1]]  # the start mix is measured first
+    assert mixed.float_layers == [LAYERS[1], LAYERS[0], LAYERS[2]]  # ranking order, no repeat, capped at 2
+    assert not mixed.met and mixed.pairs == len(items) and all(s["pairs"] == len(items) for s in mixed.steps)

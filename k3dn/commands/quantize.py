@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-n", type=int, default=24,
                         help="pairs of the fixed eval set (k3dn.data.make_eval_set at --size), default 24")
     parser.add_argument("--search-n", type=int, default=6,
-                        help="eval pairs the sensitivity / mixed-precision search measures on (default 6)")
+                        help="eval pairs the sensitivity ranking and mixed-precision search measure on (default 6); "
+                             "the chosen mix is then confirmed, and extended if needed, on all --eval-n pairs")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="tiny", help="model variant (default tiny)")
     parser.add_argument("--weights", help="safetensors weights (default: the shipped weights of the variant)")
     parser.add_argument("--numerics", help="also write the numerics file (JSON) here")
@@ -136,16 +137,17 @@ def run(args: argparse.Namespace) -> int:
         if o.mixed is not None:
             kept = ", ".join(o.mixed.float_layers) or "none"
             final = "-" if o.row.drop_db is None else f"{o.row.drop_db:+.3f} dB"
-            print(f"{o.row.backend} {o.row.precision}: layers kept in float: {kept}; drop on the search subset "
-                  f"{o.mixed.drop_db:+.3f} dB ({'within' if o.mixed.met else 'OVER'} {args.budget_db:g} dB), "
-                  f"final drop on the eval set {final}")
+            print(f"{o.row.backend} {o.row.precision}: layers kept in float: {kept}; searched on {args.search_n} "
+                  f"pairs, drop of the chosen mix on {o.mixed.pairs} pairs {o.mixed.drop_db:+.3f} dB "
+                  f"({'within' if o.mixed.met else 'OVER'} {args.budget_db:g} dB), final drop in the runtime {final}")
         if o.detail:
             print(f"\n{o.row.backend} {o.row.precision}: {o.row.note}\n{o.detail}", file=sys.stderr)
     if args.numerics:
         extra = {"details": {f"{o.row.backend}/{o.row.precision}": {
             "sensitivity": [e.to_dict() for e in o.sensitivity],
             "mixed_precision": None if o.mixed is None else {"float_layers": o.mixed.float_layers,
-                                                             "steps": o.mixed.steps, "met": o.mixed.met},
+                                                             "steps": o.mixed.steps, "met": o.mixed.met,
+                                                             "met_on_pairs": o.mixed.pairs},
             "parity": o.parity.to_dict() if o.parity else None} for o in outcomes}}
         obj = numerics(canonical_command(args), weights_info, size,
                        {"function": "k3dn.data.make_eval_set", "n": len(items), "size": list(size), "seed": EVAL_SEED},
