@@ -50,6 +50,11 @@ def test_demo_improves_the_held_out_photo(tmp_path, capsys) -> None:
 
 
 REAL_DP = Path(__file__).resolve().parents[1] / "docs" / "real_dp"
+# Optics blur in linear light, and the sRGB curve is concave, so a defocused capture is brighter in
+# sRGB than its sharp image (Jensen): deblurring should darken the mean a little, never brighten it.
+# On make_eval_set(24, 256) (linear light) the ground truth's mean minus the input's ranges from
+# -0.025 to +0.004 (noise, L/R gain and borders give the small positive side).
+TONE_SHIFT_RANGE = (-0.025, 0.005)
 
 
 def _edge_energy(image: np.ndarray) -> float:
@@ -64,7 +69,8 @@ def _edge_energy(image: np.ndarray) -> float:
 @pytest.mark.parametrize("name", ["canon_00", "pixel_00"])
 def test_real_dp_capture_gets_sharper_without_a_tone_shift(name) -> None:
     """Real DP pairs have no ground truth: check that edges get stronger (deblurring happened) and
-    that the mean level stays put (no learned tone shortcut), on crops of two real sensors."""
+    that the mean level moves no more than defocus itself moves it (no learned tone shortcut beyond
+    the physics), on crops of two real sensors."""
     from k3dn.io import read_image
     from k3dn.pipeline import deblur_image
 
@@ -73,4 +79,5 @@ def test_real_dp_capture_gets_sharper_without_a_tone_shift(name) -> None:
     sharp = deblur_image(k3dn.load_pretrained("tiny"), left, right)
     blurry = (left + right) / 2
     assert _edge_energy(sharp) > 1.05 * _edge_energy(blurry)
-    assert abs(float(sharp.mean()) - float(blurry.mean())) < 0.01
+    low, high = TONE_SHIFT_RANGE
+    assert low < float(sharp.mean()) - float(blurry.mean()) < high
