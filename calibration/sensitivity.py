@@ -40,7 +40,11 @@ class MixedResult:
     drop_db: float
     met: bool
     steps: list[dict]  # every measured mix: float layers, its drop and how many pairs measured it
-    pairs: int = 0  # eval pairs behind `drop_db` and `met`
+
+    @property
+    def pairs(self) -> int:
+        """Eval pairs behind `drop_db` and `met`: those of the last measured mix."""
+        return self.steps[-1]["pairs"]
 
 
 def layer_sensitivity(recipe: Recipe, items: Sequence[dict], reference: Sequence[np.ndarray], float_psnr_gt: float,
@@ -88,7 +92,7 @@ def mixed_precision(recipe: Recipe, ranking: Sequence[LayerSensitivity] | None, 
 
     s, drop = measure()
     if drop <= budget_db:
-        return MixedResult(kept, s, drop, True, steps, len(items)), list(ranking or [])
+        return MixedResult(kept, s, drop, True, steps), list(ranking or [])
     ranking = list(ranking) if ranking else list(rank() if rank is not None else [])
     added = 0
     for entry in ranking:
@@ -99,4 +103,4 @@ def mixed_precision(recipe: Recipe, ranking: Sequence[LayerSensitivity] | None, 
         kept.append(entry.layer)
         added += 1
         s, drop = measure()
-    return MixedResult(kept, s, drop, drop <= budget_db, steps, len(items)), ranking
+    return MixedResult(kept, s, drop, drop <= budget_db, steps), ranking

@@ -137,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
         if o.mixed is not None:
             kept = ", ".join(o.mixed.float_layers) or "none"
             final = "-" if o.row.drop_db is None else f"{o.row.drop_db:+.3f} dB"
-            print(f"{o.row.backend} {o.row.precision}: layers kept in float: {kept}; searched on {args.search_n} "
-                  f"pairs, drop of the chosen mix on {o.mixed.pairs} pairs {o.mixed.drop_db:+.3f} dB "
-                  f"({'within' if o.mixed.met else 'OVER'} {args.budget_db:g} dB), final drop in the runtime {final}")
+            print(f"{o.row.backend} {o.row.precision}: layers kept in float: {kept}; searched on "
+                  f"{min(args.search_n, len(items))} pairs, drop of the chosen mix on {o.mixed.pairs} pairs "
+                  f"{o.mixed.drop_db:+.3f} dB ({'within' if o.mixed.met else 'OVER'} {args.budget_db:g} dB), "
+                  f"final drop in the runtime {final}")
         if o.detail:
             print(f"\n{o.row.backend} {o.row.precision}: {o.row.note}\n{o.detail}", file=sys.stderr)
     if args.numerics:
