@@ -53,7 +53,7 @@ REAL_DP = Path(__file__).resolve().parents[1] / "docs" / "real_dp"
 # Optics blur in linear light, and the sRGB curve is concave, so a defocused capture is brighter in
 # sRGB than its sharp image (Jensen): deblurring should darken the mean a little, never brighten it.
 # On make_eval_set(24, 256) (linear light) the ground truth's mean minus the input's ranges from
-# -0.025 to +0.004 (noise, L/R gain and borders give the small positive side).
+# -0.025 to +0.004 (noise, L/R gain and borders give the small positive side; `python docs/tone_shift.py`).
 TONE_SHIFT_RANGE = (-0.025, 0.005)
 
 
