@@ -29,6 +29,7 @@ from .common import (
     require,
     temp_path,
 )
+from .lower import with_transposed_convs
 
 REQUIRES = ("coremltools",)
 SUFFIX = "mlpackage"
@@ -59,7 +60,8 @@ def export_coreml(
         raise ValueError(f"precision must be 'fp16' or 'fp32', got {precision!r}")
     out = Path(out)
     args = example_args(example_inputs)
-    graph_module = torch.export.export(as_lowered(model), args, strict=False).module()
+    # The k2 s2 upsamplers go back to conv_transpose (an ANE op) from export.lower's pixel_shuffle form.
+    graph_module = torch.export.export(with_transposed_convs(as_lowered(model)), args, strict=False).module()
     for m in graph_module.modules():  # eval() is not supported on an exported module; nothing in it depends on it
         m.training = False
     traced = torch.jit.trace(graph_module, args, check_trace=False)

@@ -9,7 +9,11 @@ as constant conv weights (DESIGN.md, "Lowering for phones"):
   (proj . (W_r r + b) = (proj W_r) r + proj b);
 - the orthogonal PSF mixing W and its inverse W^T -> two plain 1x1 Conv2d weights, so the
   orthogonal parametrization (matrix_exp) is gone;
-- BatchNorm (none today) -> folded into the conv before it.
+- BatchNorm (none today) -> folded into the conv before it;
+- every transposed conv with kernel = stride (the decoder's k2 s2 upsamplers) -> a 1x1 conv to
+  k^2 x the channels + pixel_shuffle, exactly: int8 quantizers annotate conv2d but not all of them
+  conv_transpose2d (litert-torch left the decoder's TRANSPOSE_CONV weights in float32), and NPUs
+  run a 1x1 conv + depth-to-space better than a strided transposed conv.
 
 The channel softmax and nearest upsampling are k3dn.blocks' export-safe forms (reshape-based: see
 their docstrings for the ExecuTorch and TFLite problems the obvious forms hit).
@@ -27,6 +31,7 @@ import warnings
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from k3dn.blocks import nearest_upsample, softmax_channels
@@ -57,6 +62,72 @@ def fold_batchnorm(module: nn.Module) -> nn.Module:
     left = [n for n, m in module.named_modules() if isinstance(m, _BN) and id(m) not in folded]
     if left:
         warnings.warn(f"BatchNorm not after a conv, left unfolded: {left}", stacklevel=2)
+    return module
+
+
+class ShuffleUpsample(nn.Module):
+    """ConvTranspose2d(kernel = stride = r, no padding, groups 1) as conv1x1 -> pixel_shuffle(r), exactly.
+
+    ConvTranspose2d gives out[co, r i + a, r j + b] = sum_ci x[ci, i, j] W[ci, co, a, b] + bias[co];
+    pixel_shuffle reads channel co r^2 + a r + b into that same position, so the 1x1 conv weight is W
+    permuted to (co, a, b, ci). The weight is an attribute of this module (no child conv), so the ops
+    keep the transposed conv's layer name in the quantization recipes (calibration.pt2e).
+    """
+
+    def __init__(self, tconv: nn.ConvTranspose2d) -> None:
+        super().__init__()
+        if not is_shuffle_upsample(tconv):
+            raise ValueError(f"not a kernel = stride transposed conv without padding or groups: {tconv}")
+        r = tconv.stride[0]
+        cin, cout = tconv.in_channels, tconv.out_channels
+        w = tconv.weight.detach().permute(1, 2, 3, 0).reshape(cout * r * r, cin, 1, 1)
+        self.weight = nn.Parameter(w.clone().contiguous(), requires_grad=False)
+        b = tconv.bias.detach().repeat_interleave(r * r) if tconv.bias is not None else None
+        self.bias = None if b is None else nn.Parameter(b.clone().contiguous(), requires_grad=False)
+        self.factor = r
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias), self.factor)
+
+    def as_conv_transpose(self) -> nn.ConvTranspose2d:
+        """The equivalent frozen ConvTranspose2d (the inverse of the constructor's rewrite)."""
+        r, cin = self.factor, self.weight.shape[1]
+        cout = self.weight.shape[0] // (r * r)
+        tconv = nn.ConvTranspose2d(cin, cout, r, stride=r, bias=self.bias is not None)
+        w = self.weight.detach().reshape(cout, r, r, cin).permute(3, 0, 1, 2)
+        tconv.weight = nn.Parameter(w.clone().contiguous(), requires_grad=False)
+        if self.bias is not None:
+            tconv.bias = nn.Parameter(self.bias.detach()[::r * r].clone().contiguous(), requires_grad=False)
+        return tconv.eval()
+
+
+def is_shuffle_upsample(m: nn.Module) -> bool:
+    """Whether `m` is a ConvTranspose2d that ShuffleUpsample replaces exactly."""
+    return (isinstance(m, nn.ConvTranspose2d) and m.kernel_size == m.stride and m.kernel_size[0] == m.kernel_size[1]
+            and m.padding == (0, 0) and m.output_padding == (0, 0) and m.dilation == (1, 1) and m.groups == 1)
+
+
+def shuffle_transposed_convs(module: nn.Module) -> nn.Module:
+    """Replace, in place, every ConvTranspose2d that `is_shuffle_upsample` by a ShuffleUpsample."""
+    for name, child in list(module.named_children()):
+        if is_shuffle_upsample(child):
+            setattr(module, name, ShuffleUpsample(child))
+        else:
+            shuffle_transposed_convs(child)
+    return module
+
+
+def with_transposed_convs(module: nn.Module) -> nn.Module:
+    """A deep copy of `module` with every ShuffleUpsample turned back into its ConvTranspose2d.
+
+    For CoreML: conv_transpose is a Neural Engine op and its weight-only int8 covers it, while where
+    pixel_shuffle runs there is not verified here (export.coreml's op audit).
+    """
+    module = copy.deepcopy(module)
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, ShuffleUpsample):
+                setattr(parent, name, child.as_conv_transpose())
     return module
 
 
@@ -105,7 +176,7 @@ class LoweredK3DN(nn.Module):
         self.encoder = fold_batchnorm(_frozen(model.encoder))
         self.disparity = fold_batchnorm(_frozen(model.disparity))
         self.srp = fold_batchnorm(_frozen(model.srp))
-        self.decoder = fold_batchnorm(_frozen(model.decoder))
+        self.decoder = shuffle_transposed_convs(fold_batchnorm(_frozen(model.decoder)))
         self.num_kernels = float(c.num_kernels)
         self.min_gain = float(c.min_gain)
         self.eval()

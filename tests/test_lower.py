@@ -9,7 +9,14 @@ from torch import nn
 
 import k3dn
 from export.common import forbidden_ops
-from export.lower import LoweredK3DN, fold_batchnorm, lower
+from export.lower import (
+    LoweredK3DN,
+    ShuffleUpsample,
+    fold_batchnorm,
+    is_shuffle_upsample,
+    lower,
+    with_transposed_convs,
+)
 from export.weights import random_model
 
 ATOL = 1e-5  # lowered vs training graph, float32 (the issue's budget)
@@ -80,7 +87,8 @@ def test_lowered_graph_has_only_plain_ops(lowered) -> None:
     ops = sorted({str(n.target) for n in program.graph.nodes if n.op == "call_function"})
     print(ops)
     assert forbidden_ops(ops) == []
-    banned = ("index", "gather", "unfold", "im2col", "reflection", "arange", "matrix_exp", "sum", "mean", "upsample")
+    banned = ("index", "gather", "unfold", "im2col", "reflection", "arange", "matrix_exp", "sum", "mean", "upsample",
+              "convolution_backward", "conv_transpose")
     assert [op for op in ops if any(b in op for b in banned)] == []
     pads = [n for n in program.graph.nodes if n.op == "call_function" and "pad" in str(n.target)]
     assert all(n.kwargs.get("mode", n.args[2] if len(n.args) > 2 else "constant") == "constant" for n in pads)
@@ -132,3 +140,41 @@ def test_fold_batchnorm_warns_about_a_bn_it_cannot_fold() -> None:
 def test_lower_rejects_other_modules() -> None:
     with pytest.raises(TypeError, match="K3DN"):
         lower(nn.Conv2d(3, 3, 1))
+
+
+@pytest.mark.parametrize("cin, cout, r, bias", [(8, 5, 2, True), (3, 4, 3, False), (6, 6, 2, False)])
+def test_shuffle_upsample_equals_the_transposed_conv(cin: int, cout: int, r: int, bias: bool) -> None:
+    """conv1x1 + pixel_shuffle reproduces ConvTranspose2d(k = s = r) exactly, and converts back."""
+    torch.manual_seed(cin + r)
+    tconv = nn.ConvTranspose2d(cin, cout, r, stride=r, bias=bias).eval()
+    x = torch.randn(2, cin, 5, 7)
+    shuffle = ShuffleUpsample(tconv)
+    back = shuffle.as_conv_transpose()
+    with torch.no_grad():
+        want = tconv(x)
+        torch.testing.assert_close(shuffle(x), want, rtol=0, atol=1e-6)
+        torch.testing.assert_close(back(x), want, rtol=0, atol=0)
+    assert shuffle.weight.shape == (cout * r * r, cin, 1, 1)
+    torch.testing.assert_close(back.weight, tconv.weight, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("tconv", [nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1),
+                                   nn.ConvTranspose2d(4, 4, 2, stride=2, groups=2),
+                                   nn.ConvTranspose2d(4, 4, 2, stride=1),
+                                   nn.Conv2d(4, 4, 2, stride=2)])
+def test_shuffle_upsample_refuses_what_it_cannot_replace_exactly(tconv: nn.Module) -> None:
+    assert not is_shuffle_upsample(tconv)
+    with pytest.raises(ValueError, match="kernel = stride"):
+        ShuffleUpsample(tconv)
+
+
+def test_decoder_upsamplers_are_lowered_to_shuffles_and_back_for_coreml(model, lowered) -> None:
+    """The lowered decoder has no transposed conv (int8 quantizers skip them); CoreML's copy gets them back."""
+    ups = [m for m in lowered.decoder.modules() if isinstance(m, ShuffleUpsample)]
+    assert len(ups) == 3 and not any(isinstance(m, nn.ConvTranspose2d) for m in lowered.modules())
+    coreml_view = with_transposed_convs(lowered)
+    assert sum(isinstance(m, nn.ConvTranspose2d) for m in coreml_view.modules()) == 3
+    assert any(isinstance(m, ShuffleUpsample) for m in lowered.modules())  # the shared lowering is untouched
+    left, right = _pair(1, 32, 48, seed=3)
+    with torch.no_grad():
+        assert (coreml_view(left, right) - lowered(left, right)).abs().max().item() <= ATOL
