@@ -86,7 +86,34 @@ def audit_tflite(path: str | Path) -> GraphAudit:
     custom = sorted(op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE") or not op.isupper())
     if custom:
         audit.problems.append(f"non-builtin (Flex/Select-TF/custom) ops: {custom}")
+    audit.details["dtypes"] = tflite_dtypes(path)
     sig = signatures.get(SIGNATURE, {})
     if list(sig.get("inputs", [])) != list(INPUT_NAMES) or list(sig.get("outputs", [])) != [OUTPUT_NAME]:
         audit.problems.append(f"signature {SIGNATURE} is {sig}, expected {list(INPUT_NAMES)} -> [{OUTPUT_NAME}]")
     return audit
+
+
+def tflite_dtypes(path: str | Path) -> dict[str, dict]:
+    """What a .tflite computes in which type, read from its flatbuffer (the interpreter API does not say):
+    `ops`: op name -> {output dtype: count}; `constant_bytes`: dtype -> bytes of constant tensors (weights).
+
+    An int8 artifact shows here which ops still run in float and how many weight bytes stayed float32.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(Path(path).read_bytes(), 0))
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    dtype_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    ops: dict[str, Counter] = {}
+    constant_bytes: Counter = Counter()
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            name = op_names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+            out_type = dtype_names[graph.tensors[op.outputs[0]].type] if len(op.outputs) else "NONE"
+            ops.setdefault(name, Counter())[out_type] += 1
+        for tensor in graph.tensors:
+            data = model.buffers[tensor.buffer].data
+            if data is not None and len(data):
+                constant_bytes[dtype_names[tensor.type]] += len(data)
+    return {"ops": {k: dict(v) for k, v in sorted(ops.items())}, "constant_bytes": dict(constant_bytes)}

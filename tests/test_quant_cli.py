@@ -162,6 +162,12 @@ def test_export_audits_pass_on_int8_graphs(cli_run) -> None:
         assert audit.problems == [], (name, audit.problems)
     assert {"QuantizeLinear", "DequantizeLinear"} <= set(audit_onnx(out / ARTIFACTS["onnx", "int8"]).op_counts)
     assert "constexpr_affine_dequantize" in audit_coreml(out / ARTIFACTS["coreml", "w8a16"]).op_counts
+    dtypes = audit_tflite(out / ARTIFACTS["tflite", "int8"]).details["dtypes"]
+    print("tflite int8", dtypes)
+    # Every weight is int8: the decoder's transposed convs used to leave ~0.4 MB of float32 weights.
+    assert dtypes["constant_bytes"].get("FLOAT32", 0) < 1024 and dtypes["constant_bytes"]["INT8"] > 0
+    assert "TRANSPOSE_CONV" not in dtypes["ops"]
+    assert {t for op in ("CONV_2D", "DEPTHWISE_CONV_2D") for t in dtypes["ops"][op]} == {"INT8"}
 
 
 def test_checked_in_numerics_schema() -> None:
