@@ -5,9 +5,11 @@ every backend. The kernel-query softmax is kept in float on purpose: LiteRT's in
 output scale of exactly 1/256 (`output->params.scale not near 1.f / 256` at prepare time otherwise),
 and at 1/256 steps the weights a of N = 128 kernels (typically ~1/128) would collapse to a few levels,
 which the gain g(a) = clip(N a) and the division by it amplify. So the layer `top` (softmax, upsampling,
-N*a, clip, division; see calibration.pt2e) stays float, with QUANTIZE/DEQUANTIZE around it; every conv
-and the SRP attention's add/mul/concat are int8. LeakyReLU is not annotated by litert-torch's quantizer and
-runs in float between DEQUANTIZE/QUANTIZE (a known gap: LiteRT has an int8 LEAKY_RELU).
+N*a, clip, division, the mean of the views; see calibration.pt2e) stays float, with QUANTIZE/DEQUANTIZE
+around it. Everything else is int8: convs, the residual and skip adds (annotated here, `annotate_adds`:
+the quantizer's own add annotator misses them under torch 2.13), mul/concat/pad/slice, and LeakyReLU
+(unannotated, but the converter runs it in int8 once its neighbours are). `export.tflite.tflite_dtypes`
+reads which ops of an artifact run in which type; the sidecar's audit records it.
 
 Dynamic range ("int8-dynamic", the fallback): int8 weights, float activations quantized on the fly
 inside each conv kernel; no calibration. Labelled as what it is, never as "int8".
@@ -15,7 +17,7 @@ inside each conv kernel; no calibration. Labelled as what it is, never as "int8"
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ import torch
 
 from export.common import OUTPUT_NAME
 
-from .pt2e import ROOT_LAYER, Calibrated, calibrate, export_graph, share_data_movement
+from .pt2e import Q_KEY, ROOT_LAYER, Calibrated, calibrate, export_graph, share_data_movement
 from .recipe import NumpyRunner, Recipe
 
 
@@ -31,6 +33,39 @@ def _quantizer(dynamic: bool):
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
 
     return PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic))
+
+
+def annotate_adds(quantization_config) -> Callable[[torch.fx.GraphModule], None]:
+    """Annotate the tensor + tensor adds litert-torch's quantizer leaves bare, as its own add annotator would.
+
+    Its annotator finds adds by `source_fn_stack` = operator.add/torch.add, which torch 2.13's non-strict
+    export no longer records (mul is found through its name and is quantized). Unannotated, every
+    residual and skip add ran in float between DEQUANTIZE/QUANTIZE (25 of them in Tiny).
+    """
+    from litert_torch.quantize.pt2e_quantizer_utils import get_input_act_qspec, get_output_act_qspec
+    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation
+
+    def hook(model: torch.fx.GraphModule) -> None:
+        for node in model.graph.nodes:
+            if node.op != "call_function" or node.target != torch.ops.aten.add.Tensor or Q_KEY in node.meta:
+                continue
+            inputs = [a for a in node.args[:2] if isinstance(a, torch.fx.Node)]
+            if len(inputs) == 2:
+                node.meta[Q_KEY] = QuantizationAnnotation(
+                    input_qspec_map={a: get_input_act_qspec(quantization_config) for a in inputs},
+                    output_qspec=get_output_act_qspec(quantization_config), _annotated=True)
+
+    return hook
+
+
+def _annotate(quantizer) -> Callable[[torch.fx.GraphModule], None]:
+    adds = annotate_adds(quantizer.global_config)
+
+    def hook(model: torch.fx.GraphModule) -> None:
+        adds(model)  # first: a pad or slice reading an add's output then shares its qparams
+        share_data_movement(model)
+
+    return hook
 
 
 def _wrapped(lowered):
@@ -45,8 +80,8 @@ class TFLiteInt8(Recipe):
     suffix = "tflite"
     requires = ("litert_torch", "ai_edge_litert", "torchao")
     scheme = ("PT2E litert-torch quantizer: int8 weights per-channel symmetric, int8 activations per-tensor affine "
-              "(histogram observer) for conv/add/mul/cat/pad/slice; LeakyReLU (not annotated by the quantizer) and "
-              "the kernel-query softmax path run in float between DEQUANTIZE/QUANTIZE")
+              "(histogram observer) for conv/add/mul/cat/pad/slice/LeakyReLU; the kernel-query softmax path runs in "
+              "float between DEQUANTIZE/QUANTIZE")
     simulated = "PT2E q/dq graph in eager PyTorch"
     default_float_layers = (ROOT_LAYER,)
     default_float_reason = ("kernel-query softmax + gain path kept float: LiteRT int8 SOFTMAX needs output scale "
@@ -61,7 +96,7 @@ class TFLiteInt8(Recipe):
     def calibrate(self, inputs: Sequence[tuple[np.ndarray, np.ndarray]], progress: bool = True) -> None:
         self.quantizer = _quantizer(dynamic=False)
         self.calibrated = calibrate(_wrapped(self.lowered), self.quantizer, inputs, desc="tflite: calibrating",
-                                    output_key=OUTPUT_NAME, root="model", annotate_hook=share_data_movement,
+                                    output_key=OUTPUT_NAME, root="model", annotate_hook=_annotate(self.quantizer),
                                     progress=progress)
         self.layers = self.calibrated.layers
         self.example = tuple(torch.from_numpy(x) for x in inputs[0])
