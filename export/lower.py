@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -107,14 +108,20 @@ def is_shuffle_upsample(m: nn.Module) -> bool:
             and m.padding == (0, 0) and m.output_padding == (0, 0) and m.dilation == (1, 1) and m.groups == 1)
 
 
+def _replace_modules(module: nn.Module, match: Callable[[nn.Module], bool],
+                     build: Callable[[nn.Module], nn.Module]) -> nn.Module:
+    """Replace, in place, every descendant `m` of `module` with `match(m)` by `build(m)`; returns `module`."""
+    for name, child in list(module.named_children()):
+        if match(child):
+            setattr(module, name, build(child))
+        else:
+            _replace_modules(child, match, build)
+    return module
+
+
 def shuffle_transposed_convs(module: nn.Module) -> nn.Module:
     """Replace, in place, every ConvTranspose2d that `is_shuffle_upsample` by a ShuffleUpsample."""
-    for name, child in list(module.named_children()):
-        if is_shuffle_upsample(child):
-            setattr(module, name, ShuffleUpsample(child))
-        else:
-            shuffle_transposed_convs(child)
-    return module
+    return _replace_modules(module, is_shuffle_upsample, ShuffleUpsample)
 
 
 def with_transposed_convs(module: nn.Module) -> nn.Module:
@@ -123,12 +130,8 @@ def with_transposed_convs(module: nn.Module) -> nn.Module:
     For CoreML: conv_transpose is a Neural Engine op and its weight-only int8 covers it, while where
     pixel_shuffle runs there is not verified here (export.coreml's op audit).
     """
-    module = copy.deepcopy(module)
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, ShuffleUpsample):
-                setattr(parent, name, child.as_conv_transpose())
-    return module
+    return _replace_modules(copy.deepcopy(module), lambda m: isinstance(m, ShuffleUpsample),
+                            lambda m: m.as_conv_transpose())
 
 
 def _const_conv(weight: torch.Tensor, bias: torch.Tensor | None = None, groups: int = 1) -> nn.Conv2d:

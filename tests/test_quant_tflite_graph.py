@@ -4,9 +4,7 @@ of a small K3DN at 32x32 quantized by calibration.tflite, then run in the LiteRT
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 from conftest import SMALL_OVERRIDES as SMALL
 
 pytestmark = pytest.mark.export
@@ -18,8 +16,8 @@ from calibration.calib_set import build_calib_set  # noqa: E402
 from calibration.pt2e import ROOT_LAYER  # noqa: E402
 from calibration.tflite import TFLiteInt8  # noqa: E402
 from export.lower import lower  # noqa: E402
-from export.parity import parity_pairs  # noqa: E402
-from export.runners import open_runner  # noqa: E402
+from export.parity import parity_pairs, psnr  # noqa: E402
+from export.runners import TorchRunner, open_runner  # noqa: E402
 from export.tflite import tflite_dtypes  # noqa: E402
 from export.weights import random_model  # noqa: E402
 
@@ -52,11 +50,9 @@ def test_int8_graph_leaves_only_the_kernel_query_path_in_float(artifact) -> None
 
 def test_int8_artifact_runs_close_to_the_float_model(artifact) -> None:
     model, path = artifact
+    reference = TorchRunner(model)
     with open_runner(path) as runner:
         for left, right in parity_pairs(*SIZE, seeds=(4,)):
-            got = runner(left, right)
-            with torch.no_grad():
-                want = model(torch.from_numpy(left), torch.from_numpy(right)).numpy()
-            db = 10 * np.log10(1.0 / float(np.mean((got - want) ** 2)))
+            db = psnr(runner(left, right), reference(left, right))
             print(f"PSNR vs float {db:.1f} dB")
             assert 30 < db < 100  # close, and really quantized
