@@ -50,6 +50,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.02
     reblur_weight: float = 0.5  # lambda_1 of Eq. 18; 0 = the no-reblur ablation
     freq_weight: float = 0.05
+    blur_space: str = "mix"  # "mix" (linear light with prob. data.generate.LINEAR_PROB), "linear" or "srgb"
     clip_grad: float = 1.0
     seed: int = 0
     workers: int = 2
@@ -68,6 +69,19 @@ def build_model(cfg: TrainConfig) -> PairRestorer:
     if cfg.arch == "unet":
         return UNetBaseline(model_cfg)
     raise ValueError(f"unknown arch {cfg.arch!r}; choose 'k3dn' or 'unet'")
+
+
+BLUR_SPACES = {"mix": None, "linear": True, "srgb": False}  # TrainConfig.blur_space -> TrainDataset(linear=)
+
+
+def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None):
+    """The training set of `cfg`: simulated DP patches of cfg.patch px, seeded by cfg.seed, blurred as
+    cfg.blur_space says ("linear" is the data of the equal-budget runs, "mix" that of the shipped model)."""
+    from .data import TrainDataset
+
+    if cfg.blur_space not in BLUR_SPACES:
+        raise ValueError(f"unknown blur space {cfg.blur_space!r}; choose from {sorted(BLUR_SPACES)}")
+    return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space])
 
 
 def _tuples(d: dict) -> dict:

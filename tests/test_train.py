@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from conftest import SMALL_OVERRIDES as SMALL
 from torch.utils.data import Dataset
 
-from k3dn.train import TrainConfig, Trainer, lr_factor
+from k3dn.train import TrainConfig, Trainer, build_dataset, lr_factor
 from k3dn.weights_io import load_weights
 
 
@@ -89,3 +90,15 @@ def test_init_from_weights_loads_them_with_a_fresh_optimizer(tmp_path) -> None:
     a, b = source.model.state_dict(), fresh.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert fresh.step == 0 and fresh.model.training
+
+
+def test_blur_space_selects_how_training_pairs_are_blurred(tmp_path) -> None:
+    def spaces(blur_space: str) -> set:
+        data = build_dataset(config(tmp_path, blur_space=blur_space))
+        return {data.sample(i)["meta"]["linear"] for i in range(8)}
+
+    assert spaces("linear") == {True}
+    assert spaces("srgb") == {False}
+    assert spaces("mix") == {True, False}  # 8 draws at p = 0.65: both kinds (fixed seed)
+    with pytest.raises(ValueError, match="blur space"):
+        build_dataset(config(tmp_path, blur_space="log"))

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reblur-weight", type=float, default=d.reblur_weight,
                         help="lambda_1 of Eq. 18; 0 trains the no-reblur ablation")
     parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--blur-space", default=d.blur_space, choices=["mix", "linear", "srgb"],
+                        help="blur the training pairs in linear light, on sRGB values, or a mix of both (default)")
     parser.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
     parser.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None,
@@ -54,8 +56,8 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import TrainDataset, make_eval_set
-    from ..train import Trainer
+    from ..data import make_eval_set
+    from ..train import Trainer, build_dataset
 
     if args.threads is not None:
         if args.threads <= 0:
@@ -69,15 +71,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
                       steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
-                      reblur_weight=args.reblur_weight, seed=args.seed, workers=args.workers,
-                      device=args.device, val_every=args.val_every)
+                      reblur_weight=args.reblur_weight, seed=args.seed, blur_space=args.blur_space,
+                      workers=args.workers, device=args.device, val_every=args.val_every)
     ckpt = Path(args.out) / "last.pt"
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint at {ckpt}")
     if not args.resume and ckpt.exists():
         raise UserError(f"{ckpt} exists; pass --resume to continue that run or choose another --out")
     try:
-        trainer = Trainer(cfg, TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=args.data),
+        trainer = Trainer(cfg, build_dataset(cfg, args.data),
                           make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)))
     except ValueError as exc:
         raise UserError(str(exc)) from exc
