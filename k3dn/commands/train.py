@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..cli import UserError
-from ..train import TrainConfig
+from ..train import BLUR_SPACES, TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reblur-weight", type=float, default=d.reblur_weight,
                         help="lambda_1 of Eq. 18; 0 trains the no-reblur ablation")
     parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--blur-space", default=d.blur_space, choices=["mix", "linear", "srgb"],
+    parser.add_argument("--blur-space", default=d.blur_space, choices=list(BLUR_SPACES),
                         help="blur the training pairs in linear light, on sRGB values, or a mix of both (default)")
     parser.add_argument("--workers", type=int, default=d.workers, help="DataLoader worker processes")
     parser.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
