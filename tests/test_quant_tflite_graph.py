@@ -37,8 +37,8 @@ def test_int8_graph_leaves_only_the_kernel_query_path_in_float(artifact) -> None
     _, path = artifact
     dtypes = tflite_dtypes(path)
     ops = dtypes["ops"]
-    print(ops, dtypes["constant_bytes"])
-    assert dtypes["constant_bytes"].get("FLOAT32", 0) < 256  # a few float scalars of `top`, no weights
+    constants = dtypes["constant_bytes"]
+    assert constants.get("FLOAT32", 0) < 256, constants  # a few float scalars of `top`, no weights
     assert "TRANSPOSE_CONV" not in ops  # export.lower turned the decoder's upsamplers into conv + pixel_shuffle
     for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "LEAKY_RELU", "CONCATENATION", "PAD", "SLICE"):
         assert set(ops[op]) == {"INT8"}, (op, ops[op])
@@ -54,5 +54,4 @@ def test_int8_artifact_runs_close_to_the_float_model(artifact) -> None:
     with open_runner(path) as runner:
         for left, right in parity_pairs(*SIZE, seeds=(4,)):
             db = psnr(runner(left, right), reference(left, right))
-            print(f"PSNR vs float {db:.1f} dB")
-            assert 30 < db < 100  # close, and really quantized
+            assert 30 < db < 100, f"PSNR vs float {db:.1f} dB"  # close, and really quantized
