@@ -1,6 +1,6 @@
 #!/bin/bash
 # The U-Net baseline trained on the shipped K3DN-Tiny's stage schedule, so the two can be compared at
-# equal steps (see the model card's stage list and the README's "Equal budget" table).
+# equal steps (see the model card's stage list and the README's "Longer equal budgets" table).
 #
 # Stage 1 is the README's 1,300-step `runs/unet_baseline` (linear-light data). K3DN's stages 2+3
 # (350 linear-only steps stopped at peak lr, then 1,200 mixed steps) are one 1,550-step mixed stage here;
