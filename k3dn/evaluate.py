@@ -20,9 +20,9 @@ METRIC_COLUMNS = [("psnr", "PSNR↑", 1.0, "{:.2f}"), ("ssim", "SSIM↑", 1.0, "
                   ("sharp_mae", "sharp MAE(1e-2)↓", 1e2, "{:.2f}")]
 
 
-def evaluate(runner: Runner | None, items: Iterable[dict], device: str = "cpu", tile: int = 512,
-             desc: str = "eval", progress: bool = True) -> dict[str, float]:
-    """Mean metrics of `runner` over `items`; runner=None scores the input, B = (B_L + B_R)/2."""
+def score_pairs(runner: Runner | None, items: Iterable[dict], device: str = "cpu", tile: int = 512,
+                desc: str = "eval", progress: bool = True) -> list[dict[str, float]]:
+    """Metrics of `runner` on each item, in order; runner=None scores the input, B = (B_L + B_R)/2."""
     rows = []
     items = list(items) if not isinstance(items, Sequence) else items
     for item in tqdm(items, desc=desc, disable=not progress, leave=False):
@@ -31,12 +31,23 @@ def evaluate(runner: Runner | None, items: Iterable[dict], device: str = "cpu", 
         else:
             pred = deblur_image(runner, item["left"], item["right"], tile=tile, device=device)
         rows.append(all_metrics(pred, item["sharp"], item.get("in_focus")))
+    return rows
+
+
+def mean_metrics(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Per-metric mean over the rows of `score_pairs`, skipping NaN (e.g. no in-focus pixel); adds n."""
     out = {}
     for key in rows[0]:
         vals = [r[key] for r in rows if not math.isnan(r[key])]
         out[key] = float(np.mean(vals)) if vals else float("nan")
     out["n"] = len(rows)
     return out
+
+
+def evaluate(runner: Runner | None, items: Iterable[dict], device: str = "cpu", tile: int = 512,
+             desc: str = "eval", progress: bool = True) -> dict[str, float]:
+    """Mean metrics of `runner` over `items`; runner=None scores the input, B = (B_L + B_R)/2."""
+    return mean_metrics(score_pairs(runner, items, device, tile, desc, progress))
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:

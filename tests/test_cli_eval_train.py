@@ -25,6 +25,30 @@ def test_eval_prints_input_and_model_rows(tmp_path, capsys) -> None:
     assert "linear light" in json.loads(out_json.read_text())["data"]
 
 
+def test_eval_compares_models_pair_by_pair(tmp_path, capsys) -> None:
+    torch.manual_seed(0)
+    weights = save_weights(k3dn.create("tiny", **SMALL), tmp_path / "w.safetensors")
+    out_json = tmp_path / "r.json"
+    argv = ["eval", "--n", "3", "--size", "64", "--model", f"A={weights}", "--model", f"B={weights}"]
+    assert main(argv + ["--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    assert "bootstrap interval over 3 pairs" in printed and "B − A" in printed and "A − Input" in printed
+    report = json.loads(out_json.read_text())
+    same = report["paired_psnr"]["B − A"]  # the same weights: every difference is exactly 0
+    assert (same["mean"], same["low"], same["high"], same["wins"], same["n"]) == (0.0, 0.0, 0.0, 0, 3)
+    assert len(report["per_pair_psnr"]["A"]) == 3
+    mean = sum(report["per_pair_psnr"]["A"]) / 3
+    assert abs(mean - report["results"]["A"]["psnr"]) < 1e-9
+
+
+def test_eval_refuses_an_unknown_reference_and_duplicate_names(tmp_path, capsys) -> None:
+    w = tmp_path / "w.safetensors"
+    assert main(["eval", "--model", f"A={w}", "--reference", "U-Net"]) == 2
+    assert "--reference 'U-Net'" in capsys.readouterr().err
+    assert main(["eval", "--model", f"A={w}", "--model", f"A={w}"]) == 2
+    assert "distinct" in capsys.readouterr().err
+
+
 def test_eval_on_the_srgb_render_scores_a_different_input(tmp_path) -> None:
     inputs = {}
     for render in ("linear", "srgb"):

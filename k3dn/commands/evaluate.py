@@ -21,6 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", action="append", default=[], metavar="NAME=WEIGHTS",
                         help="a row of the table: display name and safetensors file (repeatable); "
                              "default: the shipped K3DN-Tiny")
+    parser.add_argument("--reference", default=None, metavar="NAME",
+                        help="row the other models are compared with pair by pair (mean PSNR difference, 95%% "
+                             "bootstrap interval, pairs won); default: the first --model. Every model is also "
+                             "compared with Input")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
 
@@ -55,20 +59,51 @@ def parse_models(specs: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
+def paired_report(per_pair: dict[str, list[dict]], reference: str) -> dict[str, dict]:
+    """PSNR differences, pair by pair: every model against Input, and every other model against
+    `reference` (when it is a model). Keys read 'A − B'."""
+    from ..paired import paired_difference
+
+    psnr = {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}
+    out = {}
+    for name in psnr:
+        if name == "Input":
+            continue
+        for base in dict.fromkeys(("Input", reference)):
+            if base != name:
+                out[f"{name} − {base}"] = paired_difference(psnr[name], psnr[base])
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate, format_table
+    from ..evaluate import format_table, mean_metrics, score_pairs
     from .deblur import load_model
 
     models = parse_models(args.model)
+    names = [name for name, _ in models]
+    if len(set(names)) != len(names) or "Input" in names:
+        raise UserError(f"--model names must be distinct and not 'Input', got {names}")
+    reference = args.reference if args.reference is not None else names[0]
+    if reference not in names + ["Input"]:
+        raise UserError(f"--reference {reference!r} is not a row of the table; choose one of {['Input'] + names}")
     loaded = [(name, load_model(path, args.device)) for name, path in models]
     items = load_items(args.data, args.split, args.n, args.size, args.render)
-    results = {"Input": evaluate(None, items, desc="Input")}
+    per_pair = {"Input": score_pairs(None, items, desc="Input")}
     for name, model in loaded:
-        results[name] = evaluate(model, items, device=args.device, desc=name)
+        per_pair[name] = score_pairs(model, items, device=args.device, desc=name)
+    results = {name: mean_metrics(rows) for name, rows in per_pair.items()}
+    paired = paired_report(per_pair, reference)
     blur_space = "linear light" if args.render == "linear" else "sRGB values"
     source = f"{args.data} (blur applied in {blur_space})" if args.data == "synthetic" else args.data
     print(f"\n{len(items)} pairs from {source}\n")
     print(format_table(results))
+    print(f"\nPSNR differences, pair by pair (mean, 95% bootstrap interval over {len(items)} pairs):")
+    width = max(len(k) for k in paired)
+    for key, diff in paired.items():
+        print(f"  {key:<{width}}  {diff.describe()}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"data": source, "n": len(items), "results": results}, indent=2))
+        report = {"data": source, "n": len(items), "results": results,
+                  "paired_psnr": {k: d.as_dict() for k, d in paired.items()},
+                  "per_pair_psnr": {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}}
+        Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
