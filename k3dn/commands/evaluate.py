@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     source = f"{args.data} (blur applied in {blur_space})" if args.data == "synthetic" else args.data
     print(f"\n{len(items)} pairs from {source}\n")
     print(format_table(results))
-    print(f"\nPSNR differences, pair by pair (mean, 95% bootstrap interval over {len(items)} pairs):")
+    print(f"\nPSNR differences, pair by pair (mean, 95% bootstrap interval over {len(items)} pairs; it does not "
+          "cover run-to-run spread of training):")
     width = max(len(k) for k in paired)
     for key, diff in paired.items():
         print(f"  {key:<{width}}  {diff.describe()}")
