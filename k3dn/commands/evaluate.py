@@ -59,12 +59,12 @@ def parse_models(specs: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def paired_report(per_pair: dict[str, list[dict]], reference: str) -> dict[str, dict]:
-    """PSNR differences, pair by pair: every model against Input, and every other model against
-    `reference` (when it is a model). Keys read 'A − B'."""
+def paired_report(psnr: dict[str, list[float]], reference: str) -> dict:
+    """PSNR differences, pair by pair, from each row's per-pair PSNRs: every model against Input, and
+    every other model against `reference` (when it is a model). Keys read 'A − B', values are
+    `k3dn.paired.PairedDifference`."""
     from ..paired import paired_difference
 
-    psnr = {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}
     out = {}
     for name in psnr:
         if name == "Input":
@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     for name, model in loaded:
         per_pair[name] = score_pairs(model, items, device=args.device, desc=name)
     results = {name: mean_metrics(rows) for name, rows in per_pair.items()}
-    paired = paired_report(per_pair, reference)
+    psnr = {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}
+    paired = paired_report(psnr, reference)
     blur_space = "linear light" if args.render == "linear" else "sRGB values"
     source = f"{args.data} (blur applied in {blur_space})" if args.data == "synthetic" else args.data
     print(f"\n{len(items)} pairs from {source}\n")
@@ -105,6 +106,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         report = {"data": source, "n": len(items), "results": results,
                   "paired_psnr": {k: d.as_dict() for k, d in paired.items()},
-                  "per_pair_psnr": {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}}
+                  "per_pair_psnr": psnr}
         Path(args.json).write_text(json.dumps(report, indent=2))
     return 0
