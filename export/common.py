@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -18,12 +17,11 @@ from pathlib import Path
 import torch
 
 from k3dn.model import K3DN
+from k3dn.runners import INPUT_NAMES, OUTPUT_NAME, path_sha256  # noqa: F401 - the I/O contract lives with the runners
 
 from .lower import LoweredK3DN, lower
 
 BACKENDS = ("executorch", "tflite", "coreml", "onnx")
-INPUT_NAMES = ("left", "right")
-OUTPUT_NAME = "sharp"
 
 # Distributions whose versions go into every sidecar (importlib.metadata names).
 TOOLCHAIN_DISTS = (
@@ -128,19 +126,6 @@ def write_json_atomic(path: Path, obj: object) -> Path:
     tmp = temp_path(path)
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
     return commit_path(tmp, path)
-
-
-def path_sha256(path: Path) -> str:
-    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def path_size(path: Path) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -11,17 +10,9 @@ import torch
 import k3dn
 from k3dn.config import K3DNConfig
 from k3dn.model import K3DN
+from k3dn.weights_io import state_sha256
 
 from .common import path_sha256
-
-
-def state_sha256(model: torch.nn.Module) -> str:
-    """sha256 over the state dict (sorted names, float32 bytes): identifies weights however they were stored."""
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def random_model(variant: str = "tiny", seed: int = 0, **overrides) -> K3DN:

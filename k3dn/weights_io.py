@@ -92,6 +92,15 @@ def load_pretrained(name: str = "tiny") -> K3DN:
     return load_weights(PRETRAINED[name])
 
 
+def state_sha256(model: torch.nn.Module) -> str:
+    """sha256 over the state dict (sorted names, float32 bytes): identifies weights however they were stored."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -1,0 +1,318 @@
+"""One small interface over every way to run K3DN: PyTorch, ExecuTorch, LiteRT, ONNX Runtime, CoreML.
+
+A runner is called as `runner(left, right) -> sharp` on N x 3 x H x W float32 numpy arrays in [0, 1]
+(NCHW, RGB). Exported artifacts have one static input shape (`input_shape`); the torch runner takes
+any size (`input_shape is None`). Each runner checks what it is fed and raises `PipelineError` saying
+what it expected, so the camera pipeline, benchmarks and tests treat all of them alike:
+
+    with open_runner("k3dn_tiny_512x512_int8.pte", threads=2) as run:
+        sharp = run(left, right)
+
+This module is the inference side: it imports no training, data or export code. `open_runner` reads an
+artifact's sidecar JSON (`<artifact>.json`, written by `k3dn export` / `k3dn quantize`) when there is one and
+refuses an artifact whose bytes do not match the sidecar's sha256 or whose input shape disagrees with it.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import importlib.util
+import json
+import platform
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ArtifactError, PipelineError, RuntimeUnavailable
+
+INPUT_NAMES = ("left", "right")
+OUTPUT_NAME = "sharp"
+SUFFIXES = (".safetensors", ".pte", ".tflite", ".onnx", ".mlpackage")
+
+
+def _require(backend: str, module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
+
+
+def path_sha256(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
+    h = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+class Runner(abc.ABC):
+    """`__call__(left, right) -> sharp` on NCHW float32 numpy arrays in [0, 1]; `close()`.
+
+    Attributes: `name` (backend), `input_shape` (the static N x 3 x H x W an artifact takes, None for any
+    size), `precision` ('fp32', 'int8', ...), `threads` (what was set, None = the runtime's default),
+    `thread_safe` (False: `Deblurrer` serialises calls through `lock`), `sidecar` (the artifact's JSON or {}).
+    """
+
+    name: str = "runner"
+    input_shape: tuple[int, ...] | None = None
+    precision: str = "fp32"
+    threads: int | None = None
+    thread_safe: bool = False
+    sidecar: dict = {}  # noqa: RUF012 - replaced per instance, never mutated
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __call__(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        left, right = self._check(left, "left"), self._check(right, "right")
+        if left.shape != right.shape:
+            raise PipelineError(f"{self.name}: left {left.shape} and right {right.shape} differ")
+        return np.asarray(self._run(left, right), dtype=np.float32)
+
+    @abc.abstractmethod
+    def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray: ...
+
+    def _check(self, x: np.ndarray, what: str) -> np.ndarray:
+        x = np.ascontiguousarray(x)
+        if 0 in x.strides:  # numpy gives new size-1 axes stride 0, which ExecuTorch rejects
+            x = x.copy()
+        if x.dtype != np.float32:
+            raise PipelineError(f"{self.name}: {what} must be float32, got {x.dtype}")
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise PipelineError(f"{self.name}: {what} must be N x 3 x H x W, got {x.shape}")
+        if self.input_shape is not None and tuple(x.shape) != self.input_shape:
+            raise PipelineError(f"{self.name}: {what} is {x.shape}; this artifact takes exactly {self.input_shape}")
+        return x
+
+    @property
+    def tile_size(self) -> tuple[int, int] | None:
+        """(H, W) of the fixed input, or None if the runner takes any size."""
+        return None if self.input_shape is None else (int(self.input_shape[2]), int(self.input_shape[3]))
+
+    def as_torch(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """This runner as a `(left, right) -> sharp` torch-tensor callable."""
+
+        def run(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+            out = self(left.detach().cpu().float().numpy(), right.detach().cpu().float().numpy())
+            return torch.from_numpy(out).to(left.device)
+
+        return run
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most runners have nothing to release
+        """Release the runtime's resources (idempotent)."""
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TorchRunner(Runner):
+    """PyTorch on the CPU: a K3DN (any size >= min_size, pads itself) or a LoweredK3DN (padded sizes).
+
+    `threads` sets torch's intra-op thread count for the whole process (torch has no per-module setting).
+    """
+
+    thread_safe = True  # no_grad forward of an eval module keeps no state
+
+    def __init__(self, module: torch.nn.Module, name: str = "torch", threads: int | None = None) -> None:
+        super().__init__()
+        self.module = module.eval()
+        self.name = name
+        self.threads = threads
+        if threads:
+            torch.set_num_threads(threads)
+
+    def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.module(torch.from_numpy(left), torch.from_numpy(right)).numpy()
+
+
+class OnnxRuntimeRunner(Runner):
+    """ONNX Runtime, CPU execution provider; `threads` = intra-op threads."""
+
+    thread_safe = True  # InferenceSession.run is documented as thread-safe
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        super().__init__()
+        _require("onnx", "onnxruntime")
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+        self.name, self.threads = "onnxruntime", threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.input_shape = tuple(self.session.get_inputs()[0].shape)
+
+    def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return self.session.run([OUTPUT_NAME], dict(zip(INPUT_NAMES, (left, right), strict=True)))[0]
+
+    def close(self) -> None:
+        self.session = None
+
+
+class ExecuTorchRunner(Runner):
+    """executorch.runtime (the portable runtime with the XNNPACK backend linked in).
+
+    `threads` resizes ExecuTorch's process-wide threadpool (which XNNPACK uses). A loaded Method holds
+    its own memory planning, so calls are serialised (thread_safe False).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        super().__init__()
+        _require("executorch", "executorch")
+        from executorch.runtime import Runtime
+
+        self.name, self.threads = "executorch", threads
+        if threads:
+            from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+            _unsafe_reset_threadpool(int(threads))
+        self.program = Runtime.get().load_program(Path(path))
+        self.method = self.program.load_method("forward")
+        self.input_shape = tuple(self.method.metadata.input_tensor_meta(0).sizes())
+
+    def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return self.method.execute([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
+
+    def close(self) -> None:
+        self.method = self.program = None
+
+
+class LiteRTRunner(Runner):
+    """The LiteRT interpreter (ai-edge-litert), signature `serving_default`, its default XNNPACK delegate.
+
+    A full-integer model may take and return int8 tensors (the converter folds the input QUANTIZE into the
+    signature); the runner then quantizes the float inputs and dequantizes the output with the tensors' own
+    scale and zero point, so callers still pass and get float32 in [0, 1]. One interpreter is not
+    thread-safe, so calls are serialised.
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        super().__init__()
+        _require("tflite", "ai_edge_litert")
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.name, self.threads = "litert", threads
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.signature = self.interpreter.get_signature_runner("serving_default")
+        self.inputs = self.signature.get_input_details()
+        self.output = self.signature.get_output_details()[OUTPUT_NAME]
+        self.input_shape = tuple(int(d) for d in self.inputs[INPUT_NAMES[0]]["shape"])
+
+    @staticmethod
+    def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+        if not np.issubdtype(detail["dtype"], np.integer):
+            return x
+        scale, zero = detail["quantization"]
+        info = np.iinfo(detail["dtype"])
+        return np.clip(np.rint(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+
+    def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        feeds = {n: self._quantize(x, self.inputs[n]) for n, x in zip(INPUT_NAMES, (left, right), strict=True)}
+        out = self.signature(**feeds)[OUTPUT_NAME]
+        if np.issubdtype(out.dtype, np.integer):
+            scale, zero = self.output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return out
+
+    def close(self) -> None:
+        self.signature = self.interpreter = None
+
+
+class CoreMLRunner(Runner):
+    """coremltools MLModel.predict: macOS only (raises RuntimeUnavailable elsewhere)."""
+
+    def __init__(self, path: str | Path, compute_units: str = "ALL", threads: int | None = None) -> None:
+        super().__init__()
+        _require("coreml", "coremltools")
+        if platform.system() != "Darwin":
+            raise RuntimeUnavailable(f"CoreML predictions need macOS, this is {platform.system()}")
+        import coremltools as ct
+
+        self.name = "coreml"
+        self.model = ct.models.MLModel(str(path), compute_units=getattr(ct.ComputeUnit, compute_units))
+        first = self.model.get_spec().description.input[0]
+        self.input_shape = tuple(first.type.multiArrayType.shape)
+
+    def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return self.model.predict(dict(zip(INPUT_NAMES, (left, right), strict=True)))[OUTPUT_NAME]
+
+    def close(self) -> None:
+        self.model = None
+
+
+_BY_SUFFIX: dict[str, type[Runner]] = {".onnx": OnnxRuntimeRunner, ".pte": ExecuTorchRunner,
+                                       ".tflite": LiteRTRunner, ".mlpackage": CoreMLRunner}
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where `k3dn export` / `k3dn quantize` put an artifact's JSON: `<artifact>.json`."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def read_sidecar(path: str | Path, verify: bool = True) -> dict:
+    """The artifact's sidecar JSON ({} if there is none). With `verify`, the artifact's sha256 must match it."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not side.is_file():
+        return {}
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{side}: unreadable sidecar JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{side}: sidecar JSON is not an object")
+    if verify and meta.get("sha256") and path_sha256(path) != meta["sha256"]:
+        raise ArtifactError(f"{path}: its sha256 does not match {side.name} (the artifact was changed or replaced "
+                            "after export); re-export it")
+    return meta
+
+
+def open_runner(path: str | Path, threads: int | None = None, verify: bool = True) -> Runner:
+    """The runner for a weights file or artifact, by suffix: .safetensors (PyTorch), .pte (ExecuTorch),
+    .tflite (LiteRT), .onnx (ONNX Runtime), .mlpackage (CoreML, macOS only).
+
+    Raises FileNotFoundError, ArtifactError (unknown suffix, corrupt file, sidecar mismatch) or
+    RuntimeUnavailable (the runtime is not installed or cannot run here).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no artifact at {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from .weights_io import WeightsError, load_weights
+
+        try:
+            model = load_weights(path)
+        except WeightsError as exc:
+            raise ArtifactError(str(exc)) from exc
+        return TorchRunner(model, threads=threads)
+    if suffix not in _BY_SUFFIX:
+        raise ArtifactError(f"{path}: unknown artifact type {path.suffix!r}; expected one of {list(SUFFIXES)}")
+    meta = read_sidecar(path, verify=verify)
+    try:
+        runner = _BY_SUFFIX[suffix](path, threads=threads)
+    except RuntimeUnavailable:
+        raise
+    except Exception as exc:  # each runtime raises its own type for a corrupt file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ArtifactError(f"{path}: the {suffix[1:]} runtime cannot load it ({first[:200]})") from exc
+    runner.sidecar = meta
+    runner.precision = str(meta.get("precision", "fp32"))
+    side_size = meta.get("input_size")
+    if side_size and runner.tile_size is not None and list(runner.tile_size) != list(side_size):
+        runner.close()
+        raise ArtifactError(f"{path}: the runtime reports input {runner.tile_size}, its sidecar {side_size}")
+    return runner
