@@ -1,0 +1,66 @@
+"""Tile grid and feathered blending for running a fixed-size model over a frame of any size.
+
+The grid and the weights are specified exactly (the Android demo's Java core reimplements them and is
+tested against golden vectors written from this module):
+
+- `tile_starts(size, tile, overlap)`: one tile if size <= tile, else origins every `tile - overlap` pixels
+  with the last tile flush with the frame's end (so the last overlap may be larger than `overlap`).
+- `blend_ramp`: a raised-cosine ramp r[i] = 0.5 - 0.5 cos(pi (i + 0.5) / overlap), i < overlap, at each
+  edge of a tile that has a neighbour; 1 elsewhere. A tile's weight is the outer product of its row and
+  column ramps; the frame is sum(w * tile) / sum(w). The ramps never reach 0, so every pixel has weight.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Tile(NamedTuple):
+    """One tile of the grid: origin (y, x) and size (h, w) in frame pixels."""
+
+    y: int
+    x: int
+    h: int
+    w: int
+
+
+def tile_starts(size: int, tile: int, overlap: int) -> list[int]:
+    """Tile origins along one axis: step tile - overlap, the last tile flush with the end."""
+    if tile <= 0 or not 0 <= overlap < tile:
+        raise ValueError(f"need tile > 0 and 0 <= overlap < tile, got tile={tile}, overlap={overlap}")
+    if size <= tile:
+        return [0]
+    starts = list(range(0, size - tile, tile - overlap))
+    starts.append(size - tile)
+    return starts
+
+
+def tile_grid(height: int, width: int, tile_h: int, tile_w: int, overlap: int) -> list[Tile]:
+    """The tiles covering a height x width frame, row-major (y outer). Tiles are at most tile_h x tile_w."""
+    th, tw = min(tile_h, height), min(tile_w, width)
+    ys, xs = tile_starts(height, tile_h, overlap), tile_starts(width, tile_w, overlap)
+    return [Tile(y, x, th, tw) for y in ys for x in xs]
+
+
+def blend_ramp(length: int, overlap: int, ramp_start: bool, ramp_end: bool) -> np.ndarray:
+    """1-D weight of one tile axis: raised-cosine ramps over `overlap` pixels at edges with a neighbour."""
+    w = np.ones(length, dtype=np.float32)
+    if overlap <= 0:
+        return w
+    overlap = min(overlap, length)
+    ramp = np.array([0.5 - 0.5 * math.cos(math.pi * (i + 0.5) / overlap) for i in range(overlap)], dtype=np.float32)
+    if ramp_start:
+        w[:overlap] = ramp
+    if ramp_end:
+        w[-overlap:] = np.minimum(w[-overlap:], ramp[::-1])
+    return w
+
+
+def tile_weight(tile: Tile, height: int, width: int, overlap: int) -> np.ndarray:
+    """tile.h x tile.w float32 blending weight of `tile` in a height x width frame."""
+    wy = blend_ramp(tile.h, overlap, tile.y > 0, tile.y + tile.h < height)
+    wx = blend_ramp(tile.w, overlap, tile.x > 0, tile.x + tile.w < width)
+    return wy[:, None] * wx[None, :]
