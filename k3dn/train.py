@@ -8,6 +8,9 @@ item is a pure function of (seed, index)).
 Run directory layout:
     config.json        the TrainConfig, model config, git commit, torch version, device
     metrics.jsonl      one JSON line per logged step and per validation
+    diagnostics.jsonl  every diag_every steps: per-module gradient norms and movement from init, kernel
+                       query usage, inverse gains (k3dn/diagnostics.py; shown by `k3dn train --report RUN`)
+    init.pt            the initial weights, the reference of "movement from init"
     last.pt            model + optimizer + scheduler + step (torch.load(weights_only=True) safe)
     last.safetensors   latest weights (what `k3dn eval --weights` and export take)
     best.safetensors   weights with the best validation PSNR so far
@@ -60,6 +63,7 @@ class TrainConfig:
     val_size: int = 128
     ckpt_every: int = 50
     log_every: int = 10
+    diag_every: int = 250  # 0 = no diagnostics
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -126,6 +130,8 @@ class Trainer:
         self.step = 0
         self.best_psnr = -math.inf
         self.out = Path(cfg.out)
+        self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.last_diagnostics: dict | None = None
 
     # --- state ------------------------------------------------------------------------------------
     def state(self) -> dict:
@@ -146,6 +152,7 @@ class Trainer:
 
         load_weights(weights, self.model)
         self.model.train()
+        self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def resume(self, path: str | Path) -> None:
         ckpt = torch.load(path, map_location=self.device, weights_only=True)
@@ -154,15 +161,24 @@ class Trainer:
         self.sched.load_state_dict(ckpt["scheduler"])
         self.step = int(ckpt["step"])
         self.best_psnr = float(ckpt["best_psnr"])
+        init = Path(path).with_name("init.pt")
+        if init.is_file():
+            self.init_state = torch.load(init, map_location=self.device, weights_only=True)
 
     # --- one step ---------------------------------------------------------------------------------
-    def train_step(self, batch: dict) -> dict[str, float]:
+    def train_step(self, batch: dict, diagnose: bool = False) -> dict[str, float]:
+        """One optimizer step; with `diagnose`, `self.last_diagnostics` gets the gradients (before
+        clipping) and the other numbers of k3dn/diagnostics.py."""
         self.model.train()
         left, right, sharp, blurry = (batch[k].to(self.device) for k in ("left", "right", "sharp", "blurry"))
         restored, reblurred = self.model.deblur_and_reblur(left, right, sharp)
         losses = k3dn_loss(restored, sharp, reblurred, blurry, self.cfg.reblur_weight, self.cfg.freq_weight)
         self.opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
+        if diagnose:
+            from .diagnostics import snapshot
+
+            self.last_diagnostics = snapshot(self.model, self.init_state, {"left": left, "right": right})
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.opt.step()
         self.sched.step()
@@ -201,6 +217,8 @@ class Trainer:
                 "torch": torch.__version__, "device": str(self.device),
                 "threads": torch.get_num_threads()}
         (self.out / "config.json").write_text(json.dumps(info, indent=2))
+        if not (self.out / "init.pt").exists():
+            torch.save(self.init_state, self.out / "init.pt")
 
     def log(self, record: dict) -> None:
         with open(self.out / "metrics.jsonl", "a") as f:
@@ -215,7 +233,11 @@ class Trainer:
         t_last = time.perf_counter()
         start = time.time()
         for batch in self.loader(until):
-            stats = self.train_step(batch)
+            diagnose = bool(cfg.diag_every) and (self.step + 1) % cfg.diag_every == 0
+            stats = self.train_step(batch, diagnose=diagnose)
+            if diagnose:
+                with open(self.out / "diagnostics.jsonl", "a") as f:
+                    f.write(json.dumps({"step": self.step, **self.last_diagnostics}) + "\n")
             now = time.perf_counter()
             stats["step_s"] = now - t_last
             t_last = now

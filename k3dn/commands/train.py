@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice; 1 on a machine shared with other jobs)")
     parser.add_argument("--val-every", type=int, default=d.val_every)
+    parser.add_argument("--diag-every", type=int, default=d.diag_every,
+                        help="write training diagnostics to OUT/diagnostics.jsonl every this many steps (0: never)")
+    parser.add_argument("--report", default=None, metavar="RUN|WEIGHTS",
+                        help="print diagnostics instead of training: of a run directory (its diagnostics.jsonl), "
+                             "or measured now on a weights file (one step's gradients on a fixed simulated batch)")
     parser.add_argument("--data", default=None, help="optional folder of all-in-focus images to mix in")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
@@ -55,6 +60,38 @@ def parse_overrides(items: list[str]) -> dict:
     return out
 
 
+def report(path: str, seed: int) -> int:
+    """`k3dn train --report`: diagnostics of a run directory or of a weights file."""
+    import json
+
+    from ..diagnostics import diagnose_weights, fixed_batch, format_report
+
+    p = Path(path)
+    if p.is_dir():
+        log = p / "diagnostics.jsonl"
+        if not log.is_file():
+            raise UserError(f"--report {path}: no diagnostics.jsonl in this run directory")
+        records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        if not records:
+            raise UserError(f"--report {path}: diagnostics.jsonl is empty")
+        for rec in dict.fromkeys((id(records[0]), id(records[-1]))):
+            r = next(x for x in records if id(x) == rec)
+            print(format_report(r, f"\n## step {r['step']}"))
+        return 0
+    if not p.is_file():
+        raise UserError(f"--report {path}: neither a run directory nor a weights file")
+    from ..weights_io import WeightsError, load_weights
+
+    try:
+        model = load_weights(p)
+    except WeightsError as exc:
+        raise UserError(str(exc)) from exc
+    rec = diagnose_weights(model, fixed_batch(seed))
+    print(format_report(rec, f"## {p}: one training step's gradients on a fixed batch (4 x 128^2, seed {seed}); "
+                             f"movement from the seed-{seed} init"))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..data import make_eval_set
     from ..train import Trainer, build_dataset
@@ -65,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if args.report:
+        return report(args.report, args.seed)
+    if args.diag_every < 0:
+        raise UserError(f"--diag-every must be >= 0, got {args.diag_every}")
     if args.steps <= 0 or args.batch <= 0:
         raise UserError("--steps and --batch must be positive")
     if args.patch % 16 or args.patch < 32:
@@ -72,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
                       steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
                       reblur_weight=args.reblur_weight, seed=args.seed, blur_space=args.blur_space,
-                      workers=args.workers, device=args.device, val_every=args.val_every)
+                      workers=args.workers, device=args.device, val_every=args.val_every,
+                      diag_every=args.diag_every)
     ckpt = Path(args.out) / "last.pt"
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint at {ckpt}")
