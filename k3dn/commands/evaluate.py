@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="row the other models are compared with pair by pair (mean PSNR difference, 95%% "
                              "bootstrap interval, pairs won); default: the first --model. Every model is also "
                              "compared with Input")
+    parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
+                        help="also score each model with a part switched off at inference (repeatable): 'query' "
+                             "a = 1/N, 'kernels' identity inverse kernels, 'srp' SRP bypassed (k3dn/ablate.py); "
+                             "each ablated row is compared pair by pair with its unablated model")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
 
@@ -59,23 +63,25 @@ def parse_models(specs: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def paired_report(psnr: dict[str, list[float]], reference: str) -> dict:
-    """PSNR differences, pair by pair, from each row's per-pair PSNRs: every model against Input, and
-    every other model against `reference` (when it is a model). Keys read 'A − B', values are
-    `k3dn.paired.PairedDifference`."""
+def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[str, str] | None = None) -> dict:
+    """PSNR differences, pair by pair, from each row's per-pair PSNRs: every model against Input, every
+    other model against `reference` (when it is a model), and each ablated row against the model it
+    ablates (`parents`: row -> model row). Keys read 'A − B', values are `k3dn.paired.PairedDifference`."""
     from ..paired import paired_difference
 
+    parents = parents or {}
     out = {}
     for name in psnr:
         if name == "Input":
             continue
-        for base in dict.fromkeys(("Input", reference)):
+        for base in dict.fromkeys(("Input", reference, parents.get(name, reference))):
             if base != name:
                 out[f"{name} − {base}"] = paired_difference(psnr[name], psnr[base])
     return out
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..ablate import ABLATIONS, AblatedRunner
     from ..evaluate import format_table, mean_metrics, score_pairs
     from .deblur import load_model
 
@@ -89,11 +95,20 @@ def run(args: argparse.Namespace) -> int:
     loaded = [(name, load_model(path, args.device)) for name, path in models]
     items = load_items(args.data, args.split, args.n, args.size, args.render)
     per_pair = {"Input": score_pairs(None, items, desc="Input")}
+    parents: dict[str, str] = {}
     for name, model in loaded:
         per_pair[name] = score_pairs(model, items, device=args.device, desc=name)
+        for part in dict.fromkeys(args.ablate):
+            row = f"{name}, {ABLATIONS[part]}"
+            try:
+                runner = AblatedRunner(model, [part])
+                per_pair[row] = score_pairs(runner, items, device=args.device, desc=row)
+            except ValueError as exc:
+                raise UserError(f"--ablate {part} on {name}: {exc}") from exc
+            parents[row] = name
     results = {name: mean_metrics(rows) for name, rows in per_pair.items()}
     psnr = {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}
-    paired = paired_report(psnr, reference)
+    paired = paired_report(psnr, reference, parents)
     blur_space = "linear light" if args.render == "linear" else "sRGB values"
     source = f"{args.data} (blur applied in {blur_space})" if args.data == "synthetic" else args.data
     print(f"\n{len(items)} pairs from {source}\n")
