@@ -110,8 +110,11 @@ def quantize_recipe(
     calib: CalibSet, items: Sequence[dict], reference: Sequence[np.ndarray], float_scores: Scores,
     fp32_bytes: int | None, weights_info: dict, budget_db: float | None = None, search_n: int = 6,
     sensitivity: bool = False, progress: Progress = print, bars: bool = True,
+    float_layers: Sequence[str] | None = None,
 ) -> Outcome:
-    """Calibrate, optionally search a mixed-precision mix, write, audit, check and score one recipe."""
+    """Calibrate, optionally search a mixed-precision mix, write, audit, check and score one recipe.
+
+    `float_layers` replaces the recipe's default float layers (e.g. a mix found earlier, from numerics.json)."""
     name, precision = recipe_cls.backend, recipe_cls.precision
     row = Row(name, precision, None, None, fp32_bytes, None, float_scores.psnr_gt)
     missing = missing_modules(recipe_cls.requires)
@@ -132,7 +135,7 @@ def quantize_recipe(
             progress(f"  {name} {precision}: calibrating on {len(inputs)} inputs of {size[0]}x{size[1]} "
                      f"({len(calib)} pairs, sha256 {calib.sha256[:12]})")
         recipe.calibrate(inputs, progress=bars)
-        float_layers = list(recipe.default_float_layers)
+        float_layers = list(recipe.default_float_layers if float_layers is None else float_layers)
         searchable = recipe.simulated.startswith("PT2E") or recipe.simulated == "runtime"
         if (budget_db is not None or sensitivity) and recipe.needs_calibration and searchable:
             sub, sub_ref = items[:search_n], reference[:search_n]

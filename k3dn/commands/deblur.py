@@ -1,26 +1,68 @@
-"""`k3dn deblur`: deblur a user's DP pair (8- or 16-bit PNG/TIFF) of any size."""
+"""`k3dn deblur`: deblur DP captures of any size with any runner (PyTorch or an exported artifact), tiled.
+
+Inputs: a left/right pair (`--left/--right`), a column-interleaved DP readout (`--interleaved`), a Canon
+DPRAW-style combined image plus one sub-view (`--combined` with `--left`), Bayer mosaics of either (`--bayer`),
+or folders of pairs (`--left-dir/--right-dir`, or a DPDD-layout `--dpdd ROOT`) with `--out-dir`.
+Runner: `--model ARTIFACT` (.safetensors, .pte, .tflite, .onnx, .mlpackage), or `--backend` (default `auto`:
+the fastest exact path here, an ExecuTorch fp32 artifact of the tile size, exported once into the user cache,
+see export.cache) with `--precision fp32|int8`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..cli import UserError
+from .runner_choice import load_model  # noqa: F401 - demo, eval and docs scripts load models through here
+
+BACKENDS = ("auto", "torch", "executorch", "tflite", "onnx", "coreml")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--left", required=True, help="left DP view (PNG or TIFF, 8 or 16 bit, RGB)")
-    parser.add_argument("--right", required=True, help="right DP view, same size and bit depth")
-    parser.add_argument("--out", required=True, help="output image (.png/.tif), written with the input's bit depth")
-    parser.add_argument("--weights", default=None, help="safetensors weights (default: the shipped K3DN-Tiny)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--tile", type=int, default=512, help="frames larger than this run in tiles (pixels)")
-    parser.add_argument("--overlap", type=int, default=64, help="tile overlap in pixels")
-    parser.add_argument("--gray", action="store_true", help="accept grayscale views (replicated to RGB)")
+    src = parser.add_argument_group("input (one of)")
+    src.add_argument("--left", help="left DP view (PNG/TIFF, 8 or 16 bit); with --combined: the stored sub-view")
+    src.add_argument("--right", help="right DP view, same size and bit depth")
+    src.add_argument("--interleaved", help="column-interleaved DP readout (H x 2W): left/right alternate per column")
+    src.add_argument("--right-first", action="store_true", help="--interleaved starts with the right photodiode")
+    src.add_argument("--combined", help="combined (left + right) image; right = combined - left + black")
+    src.add_argument("--left-dir", help="folder of left views (batch; pairs matched by file name)")
+    src.add_argument("--right-dir", help="folder of right views (batch)")
+    src.add_argument("--dpdd", help="DPDD-layout root: deblur every {split}_l/source, {split}_r/source pair")
+    src.add_argument("--split", default="test", choices=["train", "val", "test"], help="DPDD split (default test)")
+    parser.add_argument("--out", help="output image (.png/.tif), same bit depth as the input, written atomically")
+    parser.add_argument("--out-dir", help="output folder for batch mode (one file per pair, named as the left view)")
+    sensor = parser.add_argument_group("sensor")
+    sensor.add_argument("--black", help="black level: one value or R,G,B (in stored sample units)")
+    sensor.add_argument("--white", help="white level: one value or R,G,B (default: the bit depth's maximum)")
+    sensor.add_argument("--bits", type=int, help="significant bits of the samples (e.g. 12 -> white 4095)")
+    sensor.add_argument("--over-white", default="clip", choices=["clip", "error"],
+                        help="samples above the white level: clip them (default) or refuse the frame")
+    sensor.add_argument("--flat-left", help="flat-field left view: per-pixel DP vignetting gain (with --flat-right)")
+    sensor.add_argument("--flat-right", help="flat-field right view")
+    sensor.add_argument("--bayer", choices=["RGGB", "BGGR", "GRBG", "GBRG"],
+                        help="the views are Bayer mosaics: bilinear demosaic, then sRGB encoding (the model's input)")
+    sensor.add_argument("--linear", action="store_true", help="with --bayer: keep linear RGB (no sRGB curve)")
+    sensor.add_argument("--gray", action="store_true", help="accept grayscale views (replicated to RGB, mono out)")
+    run = parser.add_argument_group("runner")
+    run.add_argument("--model", help="artifact or weights to run: .safetensors, .pte, .tflite, .onnx, .mlpackage")
+    run.add_argument("--backend", default="auto", choices=BACKENDS,
+                     help="without --model: auto (fastest exact: cached ExecuTorch fp32), torch, or a cached export")
+    run.add_argument("--precision", default="fp32", choices=["fp32", "int8"], help="cached export precision")
+    run.add_argument("--weights", default=None, help="safetensors weights (default: the shipped K3DN-Tiny)")
+    run.add_argument("--threads", type=int, default=None, help="runtime threads (default: the runtime's own)")
+    run.add_argument("--tile", type=int, default=None,
+                     help="tile size in pixels, a multiple of 16 (default 512; an artifact's own size with --model)")
+    run.add_argument("--overlap", type=int, default=None, help="tile overlap, multiple of 16 (default 96)")
+    run.add_argument("--max-pixels", type=float, default=None, help="largest view accepted, in pixels (200e6)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def check_output(path: Path) -> None:
+def check_output(path: Path, inputs: list[Path] = ()) -> None:
     from ..io import WRITE_SUFFIXES
 
     if path.suffix.lower() not in WRITE_SUFFIXES:
@@ -32,49 +74,165 @@ def check_output(path: Path) -> None:
         raise UserError(f"--out {path}: directory {parent} is not writable")
     if path.is_dir():
         raise UserError(f"--out {path} is a directory")
+    for src in inputs:
+        if path.resolve() == src.resolve():
+            raise UserError(f"--out {path} is one of the inputs; it would be overwritten")
 
 
-def load_model(weights: str | None, device: str):
-    import torch
-
-    from ..weights_io import WeightsError, load_pretrained, load_weights
-
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda requested but no CUDA device is available")
+def _levels(text: str | None, what: str):
+    if text is None:
+        return None
     try:
-        model = load_weights(weights) if weights else load_pretrained("tiny")
-    except WeightsError as exc:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError(f"--{what} must be a number or R,G,B, got {text!r}") from None
+    if len(values) not in (1, 3):
+        raise UserError(f"--{what} takes one value or three (R,G,B), got {len(values)}")
+    return values[0] if len(values) == 1 else values
+
+
+def _read(path: str, max_pixels: float):
+    from ..io import MAX_PIXELS, read_samples
+
+    try:
+        return read_samples(path, int(max_pixels or MAX_PIXELS))
+    except (ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
-    return model.to(device)
+
+
+def _pairs(args: argparse.Namespace) -> list[tuple[list[str], Path]]:
+    """[(input files, output path)] for single or batch mode; checks the mode's flags."""
+    batch = bool(args.left_dir or args.right_dir or args.dpdd)
+    if batch:
+        if not args.out_dir or args.out:
+            raise UserError("batch mode (--left-dir/--right-dir or --dpdd) writes into --out-dir, not --out")
+        if args.dpdd:
+            from ..data.dpdd import find_dpdd_root
+
+            root = find_dpdd_root(args.dpdd)
+            ldir, rdir = root / f"{args.split}_l" / "source", root / f"{args.split}_r" / "source"
+        else:
+            if not (args.left_dir and args.right_dir):
+                raise UserError("batch mode needs both --left-dir and --right-dir")
+            ldir, rdir = Path(args.left_dir), Path(args.right_dir)
+        for d in (ldir, rdir):
+            if not d.is_dir():
+                raise UserError(f"{d}: no such folder")
+        out_dir = Path(args.out_dir)
+        if not out_dir.is_dir():
+            raise UserError(f"--out-dir {out_dir}: no such folder")
+        names = sorted(p.name for p in ldir.iterdir() if p.suffix.lower() in (".png", ".tif", ".tiff"))
+        missing = [n for n in names if not (rdir / n).is_file()]
+        if not names or missing:
+            raise UserError(f"{ldir}: no images" if not names else f"{rdir}: no right view for {missing[:3]}")
+        if out_dir.resolve() in (ldir.resolve(), rdir.resolve()):
+            raise UserError(f"--out-dir {out_dir} is an input folder; the inputs would be overwritten")
+        return [([str(ldir / n), str(rdir / n)], out_dir / n) for n in names]
+    if not args.out:
+        raise UserError("--out is required (or --out-dir with --left-dir/--right-dir or --dpdd)")
+    if args.interleaved:
+        inputs = [args.interleaved]
+    elif args.combined:
+        if not args.left:
+            raise UserError("--combined needs --left (the stored sub-view)")
+        inputs = [args.combined, args.left]
+    else:
+        if not (args.left and args.right):
+            raise UserError("give --left and --right (or --interleaved, or --combined with --left)")
+        inputs = [args.left, args.right]
+    return [(inputs, Path(args.out))]
+
+
+def _views(args: argparse.Namespace, inputs: list[str]):
+    """(left, right, bits) of one capture, unpacked from its layout."""
+    from ..camera import raw
+    from ..errors import PipelineError
+
+    arrays = [_read(p, args.max_pixels) for p in inputs]
+    bits = {b for _, b in arrays}
+    if len(bits) > 1:
+        raise UserError(f"{inputs[0]} is {arrays[0][1]}-bit but {inputs[1]} is {arrays[1][1]}-bit")
+    try:
+        if args.interleaved:
+            left, right = raw.deinterleave_columns(arrays[0][0], left_first=not args.right_first)
+        elif args.combined:
+            black = _levels(args.black, "black")
+            if isinstance(black, list):
+                raise UserError("--combined takes a single --black value")
+            left, right = raw.split_combined(arrays[0][0], arrays[1][0], int(black or 0))
+        else:
+            (left, _), (right, _) = arrays
+            if left.ndim != right.ndim:
+                kinds = ["grayscale (one channel)" if v.ndim == 2 else "RGB" for v in (left, right)]
+                raise UserError(f"left is {kinds[0]} but right is {kinds[1]}; both views must have the same channels")
+            if left.shape != right.shape:
+                lw, lh, rw, rh = left.shape[1], left.shape[0], right.shape[1], right.shape[0]
+                raise UserError(f"left is {lw}x{lh} but right is {rw}x{rh}")
+    except PipelineError as exc:
+        raise UserError(str(exc)) from exc
+    return left, right, bits.pop()
+
+
+def _sensor(args: argparse.Namespace, left: np.ndarray, right: np.ndarray, bits: int):
+    """(left, right, levels kwargs) after Bayer demosaicing and flat-field gains."""
+    from ..camera import levels, raw
+
+    black, white = _levels(args.black, "black"), _levels(args.white, "white")
+    if args.bits is not None:
+        if not 1 <= args.bits <= bits:
+            raise UserError(f"--bits {args.bits} must be between 1 and the file's bit depth {bits}")
+        white = white if white is not None else float(2 ** args.bits - 1)
+    kw = {"black": black, "white": white, "over_white": args.over_white}
+    if args.bayer:
+        enc = "linear" if args.linear else "srgb"
+        left, right = (raw.bayer_to_rgb(v, args.bayer, black, white, encoding=enc) for v in (left, right))
+        kw = {"over_white": "clip"}
+    if args.flat_left or args.flat_right:
+        if not (args.flat_left and args.flat_right):
+            raise UserError("--flat-left and --flat-right go together")
+        flats = [_read(p, args.max_pixels)[0] for p in (args.flat_left, args.flat_right)]
+        if flats[0].shape[:2] != left.shape[:2] or flats[1].shape[:2] != left.shape[:2]:
+            raise UserError(f"flat-field views are {flats[0].shape[:2]}, the frame is {left.shape[:2]}")
+        units = [levels.to_unit(f if f.ndim == 3 else f[..., None], black if not args.bayer else None,
+                                white if not args.bayer else None) for f in flats]
+        kw["gain_left"], kw["gain_right"] = levels.flat_field_gains(*units)
+        if left.ndim == 2:
+            kw["gain_left"], kw["gain_right"] = (g.mean(axis=2) for g in (kw["gain_left"], kw["gain_right"]))
+    return left, right, kw
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import read_image, write_image
-    from ..pipeline import deblur_image
+    from ..camera import Deblurrer
+    from ..errors import PipelineError
+    from ..io import atomic_write_bytes, encode_image, encode_samples
+    from .runner_choice import open_cli_runner
 
-    out = Path(args.out)
-    check_output(out)
-    if args.tile < 64 or not 0 <= args.overlap < args.tile // 2:
-        raise UserError(f"need --tile >= 64 and 0 <= --overlap < tile/2, got {args.tile}, {args.overlap}")
-    try:
-        left, bits_l = read_image(args.left, allow_gray=args.gray)
-        right, bits_r = read_image(args.right, allow_gray=args.gray)
-    except (ValueError, OSError) as exc:
-        raise UserError(str(exc)) from exc
-    if left.shape != right.shape:
-        raise UserError(f"left is {left.shape[1]}x{left.shape[0]} but right is {right.shape[1]}x{right.shape[0]}")
-    if bits_l != bits_r:
-        raise UserError(f"left is {bits_l}-bit but right is {bits_r}-bit")
-    model = load_model(args.weights, args.device)
-    min_size = model.config.min_size
-    if min(left.shape[:2]) < min_size:
-        raise UserError(f"image is {left.shape[1]}x{left.shape[0]}; K3DN needs at least {min_size}x{min_size}")
-    h, w = left.shape[:2]
-    sharp = deblur_image(model, left, right, tile=args.tile, overlap=args.overlap, device=args.device,
-                         progress=max(h, w) > args.tile)
-    try:
-        write_image(out, sharp, bits=bits_l)
-    except (ValueError, OSError) as exc:
-        raise UserError(str(exc)) from exc
-    print(f"wrote {out} ({w}x{h}, {bits_l}-bit)")
+    jobs = _pairs(args)
+    if len(jobs) == 1:
+        check_output(jobs[0][1], [Path(p) for p in jobs[0][0]])
+    runner = None
+    from tqdm import tqdm
+
+    for inputs, out in tqdm(jobs, disable=len(jobs) == 1 or args.quiet, desc="pairs", unit="pair"):
+        left, right, bits = _views(args, inputs)
+        left, right, kw = _sensor(args, left, right, bits)
+        if runner is None:
+            runner = open_cli_runner(args, frame=left.shape[:2])
+        try:
+            deblur = Deblurrer(runner, tile=args.tile, **({} if args.overlap is None else {"overlap": args.overlap}))
+            h, w = left.shape[:2]
+            show = not args.quiet and len(deblur.tiles(h, w)) > 1 and len(jobs) == 1
+            sharp = deblur(left, right, gray=args.gray, progress=show, **kw)
+            data = encode_image(sharp, bits, out.suffix, str(out)) if sharp.dtype.kind == "f" else \
+                encode_samples(sharp, out.suffix, str(out))
+            atomic_write_bytes(out, data)
+        except PipelineError as exc:
+            raise UserError(str(exc)) from exc
+        except (ValueError, OSError) as exc:
+            raise UserError(str(exc)) from exc
+        if len(jobs) == 1:
+            print(f"wrote {out} ({w}x{h}, {bits}-bit, {runner.name} {runner.precision}, "
+                  f"{len(deblur.tiles(h, w))} tile(s) of {deblur.tile[0]}x{deblur.tile[1]})")
+    if len(jobs) > 1:
+        print(f"wrote {len(jobs)} images into {args.out_dir} ({runner.name} {runner.precision})", file=sys.stdout)
     return 0
