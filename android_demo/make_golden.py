@@ -78,7 +78,7 @@ class GoldenWriter:
     def prop(self, key: str, value: object) -> None:
         self.props[key] = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
-    def write(self, out_dir: Path) -> list[Path]:
+    def write(self, out_dir: Path, source: str = "android_demo/make_golden.py from k3dn.camera") -> list[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for name, value in sorted(self.arrays.items()):
@@ -86,7 +86,7 @@ class GoldenWriter:
             path.write_bytes(value.astype(value.dtype.newbyteorder("<"), copy=False).tobytes())
             written.append(path)
         index = out_dir / "index.properties"
-        lines = ["# Written by android_demo/make_golden.py from k3dn.camera; do not edit by hand."]
+        lines = [f"# Written by {source}; do not edit by hand."]
         lines += [f"{k}={v}" for k, v in sorted(self.props.items())]
         index.write_text("\n".join(lines) + "\n")
         return [*written, index]

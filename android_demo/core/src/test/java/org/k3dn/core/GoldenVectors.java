@@ -1,8 +1,10 @@
 package org.k3dn.core;
 
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Properties;
@@ -10,42 +12,112 @@ import java.util.Properties;
 /**
  * The golden vectors {@code android_demo/make_golden.py} writes from {@code k3dn.camera}: {@code index.properties}
  * (case parameters, each array's dtype and shape) and little-endian {@code <name>.bin} arrays, read from the
- * test classpath under {@code golden/}.
+ * test classpath under {@code golden/} (the static methods), or from a folder in the same format
+ * ({@link #inDirectory}: the JVM test's reference vectors, written at test time).
  */
-final class GoldenVectors {
-    private static Properties index;
+public final class GoldenVectors {
+    private static GoldenVectors classpath;
+    private final File dir; // null: the classpath's golden/
+    private final Properties props = new Properties();
 
-    private GoldenVectors() {
-    }
-
-    static synchronized Properties index() {
-        if (index == null) {
-            Properties p = new Properties();
-            try (InputStream in = open("index.properties")) {
-                p.load(in);
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot read golden/index.properties", e);
-            }
-            index = p;
+    private GoldenVectors(File dir) {
+        this.dir = dir;
+        try (InputStream in = openFile("index.properties")) {
+            props.load(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + where("index.properties"), e);
         }
-        return index;
     }
 
-    static String prop(String key) {
-        String v = index().getProperty(key);
+    /** Vectors in {@code dir} (index.properties and .bin files). */
+    public static GoldenVectors inDirectory(File dir) {
+        return new GoldenVectors(dir);
+    }
+
+    private static synchronized GoldenVectors classpath() {
+        if (classpath == null) {
+            classpath = new GoldenVectors(null);
+        }
+        return classpath;
+    }
+
+    static Properties index() {
+        return classpath().props;
+    }
+
+    private String where(String file) {
+        return dir == null ? "golden/" + file + " on the test classpath" : new File(dir, file).getPath();
+    }
+
+    private InputStream openFile(String file) throws IOException {
+        if (dir != null) {
+            return new FileInputStream(new File(dir, file));
+        }
+        InputStream in = GoldenVectors.class.getResourceAsStream("/golden/" + file);
+        if (in == null) {
+            throw new IllegalStateException("golden/" + file + " is not on the test classpath");
+        }
+        return in;
+    }
+
+    /** A parameter of this set (throws if absent). */
+    public String get(String key) {
+        String v = props.getProperty(key);
         if (v == null) {
-            throw new IllegalStateException("golden/index.properties has no " + key + "; rerun make_golden.py");
+            throw new IllegalStateException(where("index.properties") + " has no " + key);
         }
         return v;
     }
 
-    static int intProp(String key) {
-        return Integer.parseInt(prop(key));
+    /** A comma-separated integer list of this set. */
+    public int[] getInts(String key) {
+        return parseInts(get(key));
     }
 
-    /** A comma-separated integer list (empty string: no values). */
-    static int[] ints(String key) {
-        String v = prop(key).trim();
+    /** A float32 array of this set. */
+    public float[] getF32(String name) {
+        ByteBuffer b = read(name, "f32");
+        float[] out = new float[b.remaining() / 4];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
+
+    /** Unsigned 8- or 16-bit samples of this set as ints, with their maximum value in {@code max[0]}. */
+    public int[] getSamples(String name, int[] max) {
+        String dtype = get(name + ".dtype");
+        ByteBuffer b = read(name, dtype);
+        if (dtype.equals("u8")) {
+            max[0] = 255;
+            return Samples.fromBytes(b.array());
+        }
+        if (!dtype.equals("u16")) {
+            throw new IllegalStateException(name + " is " + dtype + ", not integer samples");
+        }
+        max[0] = 65535;
+        short[] s = new short[b.remaining() / 2];
+        b.asShortBuffer().get(s);
+        return Samples.fromShorts(s);
+    }
+
+    private ByteBuffer read(String name, String dtype) {
+        String actual = get(name + ".dtype");
+        if (!actual.equals(dtype)) {
+            throw new IllegalStateException(name + " is " + actual + ", not " + dtype);
+        }
+        try (InputStream in = openFile(name + ".bin")) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0;) {
+                out.write(buf, 0, n);
+            }
+            return ByteBuffer.wrap(out.toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + where(name + ".bin"), e);
+        }
+    }
+
+    private static int[] parseInts(String value) {
+        String v = value.trim();
         if (v.isEmpty()) {
             return new int[0];
         }
@@ -55,6 +127,19 @@ final class GoldenVectors {
             out[i] = Integer.parseInt(parts[i].trim());
         }
         return out;
+    }
+
+    static String prop(String key) {
+        return classpath().get(key);
+    }
+
+    static int intProp(String key) {
+        return Integer.parseInt(prop(key));
+    }
+
+    /** A comma-separated integer list (empty string: no values). */
+    static int[] ints(String key) {
+        return classpath().getInts(key);
     }
 
     /** A level: one value or one per channel, expanded to 3 floats. */
@@ -67,40 +152,12 @@ final class GoldenVectors {
         return ints(name + ".shape");
     }
 
-    private static InputStream open(String file) {
-        InputStream in = GoldenVectors.class.getResourceAsStream("/golden/" + file);
-        if (in == null) {
-            throw new IllegalStateException("golden/" + file + " is not on the test classpath");
-        }
-        return in;
-    }
-
-    private static ByteBuffer bytes(String name, String dtype) {
-        String actual = prop(name + ".dtype");
-        if (!actual.equals(dtype)) {
-            throw new IllegalStateException(name + " is " + actual + ", not " + dtype);
-        }
-        try (InputStream in = open(name + ".bin")) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0;) {
-                out.write(buf, 0, n);
-            }
-            return ByteBuffer.wrap(out.toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read golden/" + name + ".bin", e);
-        }
-    }
-
     static float[] f32(String name) {
-        ByteBuffer b = bytes(name, "f32");
-        float[] out = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(out);
-        return out;
+        return classpath().getF32(name);
     }
 
     static int[] i32(String name) {
-        ByteBuffer b = bytes(name, "i32");
+        ByteBuffer b = classpath().read(name, "i32");
         int[] out = new int[b.remaining() / 4];
         b.asIntBuffer().get(out);
         return out;
@@ -108,25 +165,26 @@ final class GoldenVectors {
 
     /** Unsigned 16-bit samples as 0..65535. */
     static int[] u16(String name) {
-        ByteBuffer b = bytes(name, "u16");
-        short[] s = new short[b.remaining() / 2];
-        b.asShortBuffer().get(s);
-        return Samples.fromShorts(s);
+        int[] max = new int[1];
+        int[] v = samples(name, max);
+        if (max[0] != 65535) {
+            throw new IllegalStateException(name + " is not u16");
+        }
+        return v;
     }
 
     /** Unsigned 8-bit samples as 0..255. */
     static int[] u8(String name) {
-        return Samples.fromBytes(bytes(name, "u8").array());
+        int[] max = new int[1];
+        int[] v = samples(name, max);
+        if (max[0] != 255) {
+            throw new IllegalStateException(name + " is not u8");
+        }
+        return v;
     }
 
     /** Integer samples of either width, with their maximum value in {@code max[0]}. */
     static int[] samples(String name, int[] max) {
-        String dtype = prop(name + ".dtype");
-        if (dtype.equals("u8")) {
-            max[0] = 255;
-            return u8(name);
-        }
-        max[0] = 65535;
-        return u16(name);
+        return classpath().getSamples(name, max);
     }
 }

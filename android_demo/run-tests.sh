@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Build and test the Android demo's Java parts on this machine (no Android device or SDK needed):
+#   1. core/  (plain Java: tiling, blending, levels, DP raw, Deblurrer) against the checked-in golden vectors;
+#   2. jvm/   (JNI into ExecuTorch's C++ runtime) driving core on a real exported .pte, against the Python
+#             pipeline on the same artifact.
+# Installs what it lacks (Debian: a JDK, g++, junit5; PyPI: the executorch wheel whose native libraries the
+# JNI shim links), caches downloads and the exported .pte under android_demo/.cache, builds into
+# android_demo/build, prints JUnit's summary and exits non-zero on any failure.
+#
+# Usage: android_demo/run-tests.sh        (from anywhere; uses $PYTHON, else the repo's .venv, else python3)
+# Env:   ET_NATIVE_VERSION  executorch wheel whose C++ libraries the JNI shim links (default 1.5.1: the
+#                           project's pin, 1.4.1, ships no libexecutorch.so or Module headers)
+#        K3DN_TEST_SIZE     export size of the test .pte (default 64x64)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+CACHE="$HERE/.cache"
+BUILD="$HERE/build"
+ET_NATIVE_VERSION="${ET_NATIVE_VERSION:-1.5.1}"
+SIZE="${K3DN_TEST_SIZE:-64x64}"
+start=$(date +%s)
+log() { echo "[run-tests] $*"; }
+
+if [[ -n "${PYTHON:-}" ]]; then PY="$PYTHON"
+elif [[ -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"
+else PY="$(command -v python3)"; fi
+
+# --- 1. Debian packages (skipped when present, so a second run does not touch apt) --------------------------
+JAVA_SHARE=/usr/share/java
+need=()
+command -v javac >/dev/null || need+=(default-jdk-headless)
+command -v g++ >/dev/null || need+=(g++)
+[[ -f "$JAVA_SHARE/junit-platform-console-standalone.jar" && -f "$JAVA_SHARE/junit-jupiter-api.jar" ]] \
+  || need+=(junit5)
+if ((${#need[@]})); then
+  log "installing ${need[*]} (apt-get)"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+JUNIT_API="$JAVA_SHARE/junit-jupiter-api.jar:$JAVA_SHARE/apiguardian-api.jar:$JAVA_SHARE/opentest4j.jar"
+JUNIT_API="$JUNIT_API:$JAVA_SHARE/junit-platform-commons.jar"
+LAUNCHER="$JAVA_SHARE/junit-platform-console-standalone.jar"
+
+# --- 2. Compile core and jvm (Java 8 class files, what Android's dexers take) ------------------------------
+rm -rf "$BUILD/classes"
+mkdir -p "$BUILD/classes"/{core,core-test,jvm,jvm-test} "$BUILD/native"
+JAVAC=(javac --release 8 -Xlint:all,-options -Werror -encoding UTF-8)
+"${JAVAC[@]}" -d "$BUILD/classes/core" $(find "$HERE/core/src/main/java" -name '*.java')
+"${JAVAC[@]}" -d "$BUILD/classes/core-test" -cp "$BUILD/classes/core:$JUNIT_API" \
+  $(find "$HERE/core/src/test/java" -name '*.java')
+cp -r "$HERE/core/src/test/resources/." "$BUILD/classes/core-test/"
+"${JAVAC[@]}" -d "$BUILD/classes/jvm" -cp "$BUILD/classes/core" $(find "$HERE/jvm/src/main/java" -name '*.java')
+"${JAVAC[@]}" -d "$BUILD/classes/jvm-test" -cp "$BUILD/classes/core:$BUILD/classes/core-test:$BUILD/classes/jvm:$JUNIT_API" \
+  $(find "$HERE/jvm/src/test/java" -name '*.java')
+log "compiled core and jvm"
+
+# --- 3. ExecuTorch's native libraries (PyPI wheel, cached), the JNI shim, the .pte and the reference -------
+skip=""
+ET_DIR="$CACHE/executorch-$ET_NATIVE_VERSION"
+if [[ ! -f "$ET_DIR/lib/libexecutorch.so" ]]; then
+  log "fetching executorch==$ET_NATIVE_VERSION's native libraries (pip download, cached in $ET_DIR)"
+  mkdir -p "$CACHE/wheels"
+  if "$PY" -m pip download --quiet --no-deps --only-binary=:all: "executorch==$ET_NATIVE_VERSION" \
+       -d "$CACHE/wheels" 2>"$CACHE/pip-download.log"; then
+    "$PY" - "$CACHE/wheels" "$ET_NATIVE_VERSION" "$ET_DIR" <<'EOF'
+import sys, zipfile, pathlib
+wheels, version, out = pathlib.Path(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])
+wheel = sorted(wheels.glob(f"executorch-{version}-*.whl"))[-1]
+with zipfile.ZipFile(wheel) as z:
+    for n in z.namelist():
+        if n.startswith(("executorch/lib/", "executorch/include/")):
+            z.extract(n, out.parent / (out.name + ".tmp"))
+(out.parent / (out.name + ".tmp") / "executorch").rename(out)
+(out.parent / (out.name + ".tmp")).rmdir()
+EOF
+  fi
+  [[ -f "$ET_DIR/lib/libexecutorch.so" ]] || skip="executorch==$ET_NATIVE_VERSION's wheel (libexecutorch.so) could \
+not be had for this platform/Python from PyPI: $(tail -1 "$CACHE/pip-download.log" 2>/dev/null)"
+fi
+if [[ -z "$skip" && ! -f "$ET_DIR/lib/libexecutorch_backend_xnnpack.so" ]]; then
+  skip="executorch==$ET_NATIVE_VERSION's wheel ships no XNNPACK backend library"
+fi
+
+JNI_LIB="$BUILD/native/libk3dn_executorch_jni.so"
+PTE=""; REF="$BUILD/reference"
+if [[ -z "$skip" ]]; then
+  JDK_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"
+  g++ -std=c++17 -O2 -fPIC -shared -Wall -Wno-deprecated-declarations \
+    -DC10_USING_CUSTOM_GENERATED_MACROS -DET_EVENT_TRACER_ENABLED \
+    -I "$ET_DIR/include" -I "$ET_DIR/include/executorch/runtime/core/portable_type/c10" \
+    -I "$JDK_HOME/include" -I "$JDK_HOME/include/linux" \
+    "$HERE/jvm/src/main/cpp/k3dn_executorch_jni.cpp" -o "$JNI_LIB" \
+    -L "$ET_DIR/lib" -Wl,--no-as-needed -lexecutorch_backend_xnnpack -lexecutorch_kernels_optimized \
+    -Wl,--as-needed -lexecutorch -Wl,-rpath,"$ET_DIR/lib"
+  log "built $(basename "$JNI_LIB") against executorch $ET_NATIVE_VERSION's native libraries"
+
+  # The .pte: exported with the project's pinned exporter and the shipped weights, cached by what it depends on
+  # (a stale cache could not hide a bug: the Python reference below is made from the same file every run).
+  key=$("$PY" - "$ROOT" "$SIZE" <<'EOF'
+import hashlib, importlib.metadata, pathlib, sys
+root, size = pathlib.Path(sys.argv[1]), sys.argv[2]
+h = hashlib.sha256(f"{size} executorch {importlib.metadata.version('executorch')}".encode())
+model = ("model", "blocks", "config", "kernels", "psf", "srp", "disparity", "padding", "weights_io")
+for p in sorted([*(root / "k3dn" / "weights").glob("*.safetensors"), *(root / "export").rglob("*.py"),
+                 *(root / "k3dn" / f"{m}.py" for m in model)]):
+    h.update(p.read_bytes())
+print(h.hexdigest()[:16])
+EOF
+)
+  PTE_DIR="$CACHE/pte/$key"
+  PTE="$PTE_DIR/k3dn_tiny_${SIZE}_fp32.pte"
+  if [[ ! -f "$PTE" ]]; then
+    log "exporting the shipped K3DN-Tiny at $SIZE (cached in $PTE_DIR)"
+    rm -rf "$PTE_DIR"
+    "$PY" -c 'import sys; from k3dn.cli import main; sys.exit(main())' export --backend executorch \
+      --size "$SIZE" --out "$PTE_DIR" 2>&1 | grep -E "executorch:|result|ok|FAIL" | grep -v cpuinfo || true
+    [[ -f "$PTE" ]] || { log "FAIL: k3dn export did not write $PTE"; exit 1; }
+  fi
+  rm -rf "$REF"
+  "$PY" "$HERE/jvm/make_reference.py" --pte "$PTE" --out "$REF" 2>&1 | grep -E "^wrote|Error|error" || true
+  [[ -f "$REF/index.properties" ]] || { log "FAIL: make_reference.py wrote no reference vectors"; exit 1; }
+else
+  log "JVM tests will be SKIPPED: $skip"
+fi
+
+# --- 4. Run core + jvm tests ------------------------------------------------------------------------------
+set +e
+java -Dk3dn.jni.library="$JNI_LIB" -Dk3dn.jvm.pte="$PTE" -Dk3dn.jvm.reference="$REF" -Dk3dn.jvm.skip="$skip" \
+  -jar "$LAUNCHER" --disable-banner --disable-ansi-colors --fail-if-no-tests --details=tree \
+  -cp "$BUILD/classes/core:$BUILD/classes/core-test:$BUILD/classes/jvm:$BUILD/classes/jvm-test" \
+  --select-package org.k3dn.core --select-package org.k3dn.jvm \
+  --reports-dir "$BUILD/test-reports" 2>&1 | grep -v -E "cpuinfo_utils|^I [0-9:.]+ executorch:"
+rc=${PIPESTATUS[0]}
+set -e
+[[ -z "$skip" ]] || log "JVM parity tests SKIPPED: $skip"
+log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc)"
+exit "$rc"
