@@ -1,7 +1,9 @@
 """Evaluation in the shape of the paper's Table 1: PSNR, SSIM, RMSE_rel, MAE (+ sharp-region MAE).
 
 Metric definitions live in k3dn/metrics.py. An evaluation set is a sequence of dicts with H x W x 3
-float32 arrays `left`, `right`, `sharp` in [0, 1] and optionally an H x W `in_focus` mask.
+float32 arrays `left`, `right`, `sharp` in [0, 1], optionally an H x W `in_focus` mask, and optionally
+`score_top`: the first row that is scored (rows above it are left out of every metric, e.g. a text
+label burnt into the ground truth; the model still sees the whole frame).
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ METRIC_COLUMNS = [("psnr", "PSNR↑", 1.0, "{:.2f}"), ("ssim", "SSIM↑", 1.0, "
 
 
 def score_pairs(runner: Runner | None, items: Iterable[dict], device: str = "cpu", tile: int = 512,
-                desc: str = "eval", progress: bool = True) -> list[dict[str, float]]:
-    """Metrics of `runner` on each item, in order; runner=None scores the input, B = (B_L + B_R)/2."""
+                desc: str = "eval", progress: bool = True, key: str | None = None) -> list[dict[str, float]]:
+    """Metrics of `runner` on each item, in order; runner=None scores the input, B = (B_L + B_R)/2, or,
+    with `key`, a precomputed output stored in each item under that key (e.g. a published method's)."""
     rows = []
     items = list(items) if not isinstance(items, Sequence) else items
     for item in tqdm(items, desc=desc, disable=not progress, leave=False):
-        if runner is None:
+        if key is not None:
+            pred = item[key]
+        elif runner is None:
             pred = (item["left"] + item["right"]) / 2
         else:
             pred = deblur_image(runner, item["left"], item["right"], tile=tile, device=device)
-        rows.append(all_metrics(pred, item["sharp"], item.get("in_focus")))
+        top = item.get("score_top", 0)
+        mask = item.get("in_focus")
+        rows.append(all_metrics(pred[top:], item["sharp"][top:], None if mask is None else mask[top:]))
     return rows
 
 

@@ -11,7 +11,12 @@ from ..cli import UserError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="synthetic",
-                        help="'synthetic' (the project's fixed eval set), a `k3dn synth` folder, or a DPDD root")
+                        help="'synthetic' (the project's fixed eval set), 'real-dp' (seven real Canon DP scenes with "
+                             "ground truth and DPDNet's outputs: validation only, see k3dn/realdp.py), a `k3dn synth` "
+                             "folder, or a DPDD root")
+    parser.add_argument("--real-dp-root", default=None, metavar="DIR",
+                        help="--data real-dp: the folder (default: $K3DN_REAL_DP, else ../shared/data/real-dp "
+                             "beside the repository)")
     parser.add_argument("--split", default="test", help="DPDD split (train/val/test)")
     parser.add_argument("--n", type=int, default=24, help="synthetic set: number of pairs")
     parser.add_argument("--size", type=int, default=256, help="synthetic set: square image size")
@@ -33,9 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
 
 
-def load_items(data: str, split: str, n: int, size: int, render: str = "linear") -> list[dict]:
+DPDNET_ROW = "DPDNet (published outputs)"
+
+
+def load_items(data: str, split: str, n: int, size: int, render: str = "linear",
+               real_dp_root: str | None = None) -> list[dict]:
     from ..data import DPDDDataset, SynthFolder, make_eval_set
 
+    if data == "real-dp":
+        from ..realdp import load_real_dp
+
+        try:
+            return load_real_dp(real_dp_root)
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(f"--data real-dp: {exc}") from exc
     if data == "synthetic":
         if n <= 0 or size < 32:
             raise UserError(f"--n must be positive and --size >= 32, got {n}, {size}")
@@ -87,14 +103,17 @@ def run(args: argparse.Namespace) -> int:
 
     models = parse_models(args.model)
     names = [name for name, _ in models]
-    if len(set(names)) != len(names) or "Input" in names:
-        raise UserError(f"--model names must be distinct and not 'Input', got {names}")
+    if len(set(names)) != len(names) or "Input" in names or DPDNET_ROW in names:
+        raise UserError(f"--model names must be distinct and not 'Input' or {DPDNET_ROW!r}, got {names}")
     reference = args.reference if args.reference is not None else names[0]
-    if reference not in names + ["Input"]:
-        raise UserError(f"--reference {reference!r} is not a row of the table; choose one of {['Input'] + names}")
+    rows = ["Input"] + ([DPDNET_ROW] if args.data == "real-dp" else []) + names
+    if reference not in rows:
+        raise UserError(f"--reference {reference!r} is not a row of the table; choose one of {rows}")
     loaded = [(name, load_model(path, args.device)) for name, path in models]
-    items = load_items(args.data, args.split, args.n, args.size, args.render)
+    items = load_items(args.data, args.split, args.n, args.size, args.render, args.real_dp_root)
     per_pair = {"Input": score_pairs(None, items, desc="Input")}
+    if items and "dpdnet" in items[0]:
+        per_pair[DPDNET_ROW] = score_pairs(None, items, desc="DPDNet", key="dpdnet")
     parents: dict[str, str] = {}
     for name, model in loaded:
         per_pair[name] = score_pairs(model, items, device=args.device, desc=name)
@@ -111,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
     paired = paired_report(psnr, reference, parents)
     blur_space = "linear light" if args.render == "linear" else "sRGB values"
     source = f"{args.data} (blur applied in {blur_space})" if args.data == "synthetic" else args.data
+    if args.data == "real-dp":
+        source = (f"real-dp, {items[0]['score_top']} label rows left out; a VALIDATION set: never train, calibrate "
+                  "or choose a checkpoint on it alone")
     print(f"\n{len(items)} pairs from {source}\n")
     print(format_table(results))
     print(f"\nPSNR differences, pair by pair (mean, 95% bootstrap interval over {len(items)} pairs; it does not "

@@ -108,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--diag-every must be >= 0, got {args.diag_every}")
     if args.steps <= 0 or args.batch <= 0:
         raise UserError("--steps and --batch must be positive")
+    if args.data is not None:
+        from ..realdp import is_real_dp
+
+        if is_real_dp(args.data):
+            raise UserError(f"--data {args.data} is the real-dp validation set: it must never be trained on")
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
