@@ -72,10 +72,14 @@ def check_pair(left: np.ndarray, right: np.ndarray, gray: bool = False, min_size
 
 
 class Deblurrer:
-    """Deblur DP frames of any size with `runner`, tiled at `tile` with `overlap` pixels of feathering."""
+    """Deblur DP frames of any size with `runner`, tiled at `tile` with `overlap` pixels of feathering.
+
+    tile: None = the artifact's fixed input size, or DEFAULT_TILE for the torch runner.
+    overlap: None = DEFAULT_OVERLAP (96), or for tiles of 192 px and less the largest multiple of 16 below tile/2.
+    """
 
     def __init__(self, runner: Runner | torch.nn.Module, tile: int | tuple[int, int] | None = None,
-                 overlap: int = DEFAULT_OVERLAP) -> None:
+                 overlap: int | None = None) -> None:
         if isinstance(runner, torch.nn.Module):
             runner = TorchRunner(runner)
         if not isinstance(runner, Runner):
@@ -90,6 +94,8 @@ class Deblurrer:
                                 f"{fixed[0]}x{fixed[1]}; export one at that size or omit the tile size")
         if min(tile) < MIN_SIZE:
             raise PipelineError(f"tile {tile[0]}x{tile[1]} is below the model minimum {MIN_SIZE}x{MIN_SIZE}")
+        if overlap is None:  # DEFAULT_OVERLAP, or the largest stride multiple below half a small tile
+            overlap = min(DEFAULT_OVERLAP, max(0, (min(tile) // 2 - 1) // STRIDE * STRIDE))
         if tile[0] % STRIDE or tile[1] % STRIDE:
             raise PipelineError(f"tile {tile[0]}x{tile[1]} must be a multiple of the network stride {STRIDE}")
         if not 0 <= overlap < min(tile) // 2 or overlap % STRIDE:
