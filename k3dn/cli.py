@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("k3dn.commands.demo", "deblur a simulated DP capture of a held-out photo with the shipped weights"),
     "export": ("k3dn.commands.export", "lower and export to ExecuTorch, TFLite, CoreML, ONNX with parity checks"),
     "quantize": ("k3dn.commands.quantize", "int8 quantization per backend, calibrated, with a measured quality budget"),
+    "bench": ("k3dn.commands.bench", "latency, memory, throughput per backend, precision and size, vs this CPU's peak"),
 }
 
 

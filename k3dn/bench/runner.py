@@ -1,0 +1,133 @@
+"""The `k3dn bench` loop: probes, then every row at every size, each timed in a fresh process."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from .artifacts import DEFAULT_CACHE, REFERENCE_ROW, ROW_LABELS, ArtifactSet, cache_folder, row_info
+from .measure import measure_in_subprocess
+from .probes import PROBES, build_probe, probe_gmac
+from .schema import FORMAT, Probe, Result, attach_probes, attach_speedups, machine_info, megapixels, targets
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_probes(cache: Path, threads: int, runs: int, warmup: int,
+               skip_reason: Callable[[str], str | None]) -> list[Probe]:
+    """Measure every peak probe (building its artifact into cache/probes first)."""
+    probes = []
+    for i, (name, (precision, what)) in enumerate(PROBES.items(), 1):
+        p = Probe(name, precision, what, probe_gmac())
+        backend = {"xnnpack": "executorch", "ort": "onnx"}.get(name.split("-")[0])
+        reason = skip_reason(backend) if backend else None
+        if reason:
+            p.status, p.reason = "skipped", reason
+        else:
+            try:
+                path = build_probe(name, cache / "probes")
+                p.timing = measure_in_subprocess({"probe": name, "row": name, "path": str(path) if path else None,
+                                                  "size": [16, 16], "threads": threads, "runs": runs,
+                                                  "warmup": warmup})
+            except Exception as exc:  # noqa: BLE001 - a probe that fails is reported, the run goes on
+                p.status, p.reason = "failed", f"{type(exc).__name__}: {str(exc)[:200]}"
+        got = f"{p.gmac_per_s:.0f} GMAC/s ({p.timing.median_ms:.1f} ms)" if p.timing else f"{p.status}: {p.reason}"
+        _say(f"[probe {i}/{len(PROBES)}] {name}: {got}")
+    return probes
+
+
+def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list[str], threads: int,
+              skip_reason: Callable[[str], str | None]) -> dict:
+    """Everything `k3dn bench` measures, as the JSON object (plus '_probes': the Probe objects)."""
+    from export.weights import load_model
+    from k3dn.complexity import PAPER_SIZE, count_macs
+
+    cache = Path(args.cache) if args.cache else DEFAULT_CACHE
+    model, weights_info = load_model(args.variant, args.weights)
+    gmac_per_mp = count_macs(model, PAPER_SIZE) / 1e9 / megapixels(PAPER_SIZE)
+    _say(f"k3dn bench: {model.config.name}, {len(sizes)} size(s) x {len(rows)} row(s), {threads} threads, "
+         f"{args.runs} runs after {args.warmup} warm-up; cache {cache}")
+    probes = [] if args.no_probes else run_probes(cache, threads, args.runs, args.warmup, skip_reason)
+    results: list[Result] = []
+    total, n = len(sizes) * len(rows), 0
+    for size in sizes:
+        gmacs = count_macs(model, size) / 1e9
+        folder = cache_folder(cache, args.variant, args.weights, size)
+        built = ArtifactSet(folder, args.variant, size, args.weights, args.calib, progress=_say)
+        given = ArtifactSet(Path(args.artifacts), args.variant, size, args.weights) if args.artifacts else None
+        for key in rows:
+            n += 1
+            backend, precision = row_info(key)
+            r = Result(key, ROW_LABELS[key], backend, precision, size, threads=threads, gmacs=gmacs)
+            results.append(r)
+            reason = skip_reason(backend) if backend != "torch" else None
+            if reason:
+                r.status, r.reason = "skipped", reason
+                _say(f"[{n}/{total}] {size[0]}x{size[1]} {r.name}: skipped: {reason}")
+                continue
+            spec = {"row": key, "size": list(size), "threads": threads, "runs": args.runs, "warmup": args.warmup,
+                    "variant": args.variant, "weights": args.weights}
+            try:
+                if backend != "torch":
+                    path = None
+                    if given is not None and given.path(backend, precision).exists():
+                        path = given.path(backend, precision)
+                    if path is None:
+                        path = built.get(backend, precision, build=not args.no_build)
+                    spec["path"], r.artifact = str(path), path.name
+                    r.extra["artifact_path"] = str(path)
+                _say(f"[{n}/{total}] {size[0]}x{size[1]} {r.name}: timing ...")
+                r.timing = measure_in_subprocess(spec)
+            except Exception as exc:  # noqa: BLE001 - one row failing does not stop the others
+                r.status = "failed" if not args.no_build else "skipped"
+                r.reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                _say(f"[{n}/{total}] {size[0]}x{size[1]} {r.name}: {r.status}: {r.reason}")
+                continue
+            t = r.timing
+            _say(f"[{n}/{total}] {size[0]}x{size[1]} {r.name}: median {t.median_ms:.1f} ms (p10 {t.p10_ms:.1f}, "
+                 f"p90 {t.p90_ms:.1f}), {r.ms_per_mp:.0f} ms/MP, {r.gmac_per_s:.0f} GMAC/s, "
+                 f"peak RSS {t.peak_rss_mb:.0f} MB")
+    if args.adb:
+        from .phone import phone_rows
+
+        results += phone_rows(args, sizes, cache, gmac_per_mp, progress=_say)
+    attach_probes(results, probes)
+    attach_speedups(results, REFERENCE_ROW)
+    obj = {"format": FORMAT, "machine": machine_info(), "threads": threads, "runs": args.runs, "warmup": args.warmup,
+           "model": {"variant": model.config.name, "weights": weights_info.get("source"),
+                     "weights_sha256": weights_info.get("file_sha256"), "gmac_per_mp": round(gmac_per_mp, 2),
+                     "macs_counted_by": "k3dn.complexity.count_macs (convs and matmuls, FLOPs/2)"},
+           "toolchain": _toolchain(), "probes": [p.to_dict() for p in probes],
+           "results": [r.to_dict() for r in results], "targets": targets(results, probes), "profiles": []}
+    if args.profile:
+        obj["profiles"] = _profiles(results, threads)
+    obj["_probes"] = probes
+    return obj
+
+
+def _toolchain() -> dict:
+    try:
+        from export.common import toolchain_versions
+
+        return toolchain_versions()
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _profiles(results: list[Result], threads: int) -> list[dict]:
+    """ORT per-op profiles of the ONNX Runtime rows at the largest measured size, slowest first."""
+    from .profile import ort_op_profile
+
+    ort = [r for r in results if r.backend == "onnx" and r.timing is not None and r.device is None]
+    if not ort:
+        return []
+    size = max({r.size for r in ort}, key=megapixels)
+    out = []
+    for r in sorted([r for r in ort if r.size == size], key=lambda r: -r.median_ms):
+        _say(f"profiling {r.name} at {size[0]}x{size[1]} (onnxruntime enable_profiling) ...")
+        prof = ort_op_profile(r.extra["artifact_path"], size, threads)
+        out.append({"row": r.name, "size": list(size), **prof})
+    return out
