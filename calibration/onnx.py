@@ -1,8 +1,18 @@
 """ONNX Runtime: static QDQ int8 (onnxruntime.quantization.quantize_static) on the fp32 export.
 
-Weights int8 per output channel (symmetric), activations int8 per tensor (affine, MinMax over the
+Weights int8 per output channel (symmetric), activations uint8 per tensor (affine, MinMax over the
 calibration set), QuantizeLinear/DequantizeLinear pairs around every quantized op (QDQ format, the form
 NPU execution providers consume). The fp32 model is `export.onnx.export_onnx`'s (opset 18, onnxsim).
+
+Why uint8 activations: ONNX Runtime's CPU provider fuses DequantizeLinear -> op -> QuantizeLinear into its
+integer kernels (QLinearConv, QLinearMul, QLinearAdd, QLinearLeakyRelu, ...) for uint8 activations with
+int8 weights (U8S8, the format MLAS implements with VNNI / VPMADDUBSW on x86 and SDOT on Arm). With int8
+activations (S8S8) most of K3DN's ops were left as float Conv/Mul/Add between DequantizeLinear and
+QuantizeLinear: ORT's profiler (SessionOptions.enable_profiling, `k3dn bench --profile`) showed 114 of the
+154 convolutions running in float and 436 DequantizeLinear + 174 QuantizeLinear nodes, and the int8 file
+ran no faster than fp32 (25 % slower at 512x512). An affine uint8 grid over the same MinMax range has the
+same 256 levels as the int8 one (the zero point moves by 128), so the numerics are the same. On x86 CPUs
+without VNNI, VPMADDUBSW can saturate a U8S8 pair sum; ORT documents `reduce_range` for those.
 
 Calibration runs once and its tensor ranges are cached, so every mix of layers kept in float
 (`nodes_to_exclude`) is quantized with the same ranges without recalibrating. ONNX node names are
@@ -48,8 +58,8 @@ class OnnxInt8(Recipe):
     precision = "int8"
     suffix = "onnx"
     requires = ("onnx", "onnxscript", "onnxruntime", "onnxsim")
-    scheme = ("onnxruntime quantize_static, QDQ: int8 weights per-channel symmetric, int8 activations per-tensor "
-              "affine (MinMax)")
+    scheme = ("onnxruntime quantize_static, QDQ: int8 weights per-channel symmetric, uint8 activations per-tensor "
+              "affine (MinMax; U8S8, the format ORT's CPU kernels fuse into QLinearConv/QLinearMul/...)")
 
     def __init__(self, lowered, size) -> None:
         super().__init__(lowered, size)
@@ -85,7 +95,7 @@ class OnnxInt8(Recipe):
         exclude = sorted(n for n, layer in self.node_layers.items() if layer in keep)
         quantize_static(
             str(self.fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
             nodes_to_exclude=exclude, calibration_cache_path=str(self.cache),
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
