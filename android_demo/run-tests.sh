@@ -2,7 +2,8 @@
 # Build and test the Android demo's Java parts on this machine (no Android device or SDK needed):
 #   1. core/  (plain Java: tiling, blending, levels, DP raw, Deblurrer) against the checked-in golden vectors;
 #   2. jvm/   (JNI into ExecuTorch's C++ runtime) driving core on a real exported .pte, against the Python
-#             pipeline on the same artifact.
+#             pipeline on the same artifact;
+#   3. app/build-debug-apk.sh: the app's packaging check (K3DN_SKIP_APK=1 leaves it out).
 # Installs what it lacks (Debian: a JDK, g++, junit5; PyPI: the executorch wheel whose native libraries the
 # JNI shim links), caches downloads and the exported .pte under android_demo/.cache, builds into
 # android_demo/build, prints JUnit's summary and exits non-zero on any failure.
@@ -134,5 +135,14 @@ java -Dk3dn.jni.library="$JNI_LIB" -Dk3dn.jvm.pte="$PTE" -Dk3dn.jvm.reference="$
 rc=${PIPESTATUS[0]}
 set -e
 [[ -z "$skip" ]] || log "JVM parity tests SKIPPED: $skip"
-log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc)"
-exit "$rc"
+
+# --- 5. Packaging check of the app (ExecuTorch Java API compile check, signed APK; see app/build-debug-apk.sh) -
+apk_rc=0
+if [[ "${K3DN_SKIP_APK:-0}" == 1 ]]; then
+  log "APK packaging check SKIPPED: K3DN_SKIP_APK=1"
+else
+  "$HERE/app/build-debug-apk.sh" ${PTE:+"$PTE"} || apk_rc=$?
+fi
+log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc, APK check exit $apk_rc)"
+((rc == 0)) || exit "$rc"
+exit "$apk_rc"
