@@ -113,7 +113,7 @@ EOF
   PTE="$PTE_DIR/k3dn_tiny_${SIZE}_fp32.pte"
   if [[ ! -f "$PTE" ]]; then
     log "exporting the shipped K3DN-Tiny at $SIZE (cached in $PTE_DIR)"
-    rm -rf "$PTE_DIR"
+    rm -rf "$CACHE/pte" # older exports (other weights/exporter) are not needed again
     "$PY" -c 'import sys; from k3dn.cli import main; sys.exit(main())' export --backend executorch \
       --size "$SIZE" --out "$PTE_DIR" 2>&1 | grep -E "executorch:|result|ok|FAIL" | grep -v cpuinfo || true
     [[ -f "$PTE" ]] || { log "FAIL: k3dn export did not write $PTE"; exit 1; }
