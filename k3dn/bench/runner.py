@@ -34,6 +34,7 @@ def run_probes(cache: Path, threads: int, runs: int, warmup: int,
                                                   "warmup": warmup})
             except Exception as exc:  # noqa: BLE001 - a probe that fails is reported, the run goes on
                 p.status, p.reason = "failed", f"{type(exc).__name__}: {str(exc)[:200]}"
+        probes.append(p)
         got = f"{p.gmac_per_s:.0f} GMAC/s ({p.timing.median_ms:.1f} ms)" if p.timing else f"{p.status}: {p.reason}"
         _say(f"[probe {i}/{len(PROBES)}] {name}: {got}")
     return probes

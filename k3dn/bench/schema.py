@@ -102,6 +102,7 @@ class Result:
         out["gmac_per_s"] = None if self.gmac_per_s is None else round(self.gmac_per_s, 2)
         out["speedup_vs_eager"] = None if self.speedup_vs_eager is None else round(self.speedup_vs_eager, 3)
         out["probe"] = self.probe
+        out["probe_gmac_per_s"] = None if self.probe_gmac_per_s is None else round(self.probe_gmac_per_s, 2)
         out["fraction_of_probe"] = None if self.fraction_of_probe is None else round(self.fraction_of_probe, 4)
         if self.device:
             out["reference_device_info"] = self.device
