@@ -109,13 +109,14 @@ class K3DN(PairRestorer):
         return self.decoder(self.srp(feats, blurred), skips, sharp)
 
     def deblur_and_reblur(
-        self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Training pass (Eq. 18): (I^, B^) unclamped. All inputs N x 3 x H x W, H and W multiples
-        of the network stride (training patches)."""
+        of the network stride (training patches). sharp=None skips the reblur branch (B^ = None): a step
+        without L_reb costs one pass instead of two."""
         self._check_patch(left)
         restored, a = self._deblur(left, right)
-        return restored, self._reblur(sharp, a)
+        return restored, None if sharp is None else self._reblur(sharp, a)
 
     def extra_repr(self) -> str:
         return f"variant={self.config.name}"

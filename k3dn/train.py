@@ -22,6 +22,7 @@ import json
 import math
 import subprocess
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -64,6 +65,9 @@ class TrainConfig:
     ckpt_every: int = 50
     log_every: int = 10
     diag_every: int = 250  # 0 = no diagnostics
+    precision: str = "fp32"  # "fp32", or "bf16": autocast of the network (loss and kernel FFTs stay fp32)
+    channels_last: bool = False  # NHWC memory format for the model and batches
+    reblur_every: int = 1  # run the reblur branch (L_reb, Eq. 17) every this many steps; others skip it
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -117,12 +121,31 @@ def git_commit() -> str:
         return "unknown"
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def _worker_init(_: int) -> None:
+    """DataLoader workers simulate on one thread each: with torch's and OpenCV's default pools every worker
+    would start as many threads as there are cores, on top of the training threads (oversubscription)."""
+    import cv2
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, dataset, eval_set: list[dict] | None = None) -> None:
+        if cfg.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {cfg.precision!r}; choose from {PRECISIONS}")
+        if cfg.reblur_every < 1:
+            raise ValueError(f"reblur_every must be >= 1, got {cfg.reblur_every}")
         self.cfg = cfg
         self.device = resolve_device(cfg.device)
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg).to(self.device)
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        if cfg.channels_last:
+            self.model.to(memory_format=torch.channels_last)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
         self.dataset = dataset
@@ -170,9 +193,15 @@ class Trainer:
         """One optimizer step; with `diagnose`, `self.last_diagnostics` gets the gradients (before
         clipping) and the other numbers of k3dn/diagnostics.py."""
         self.model.train()
-        left, right, sharp, blurry = (batch[k].to(self.device) for k in ("left", "right", "sharp", "blurry"))
-        restored, reblurred = self.model.deblur_and_reblur(left, right, sharp)
-        losses = k3dn_loss(restored, sharp, reblurred, blurry, self.cfg.reblur_weight, self.cfg.freq_weight)
+        cfg = self.cfg
+        left, right, sharp, blurry = (batch[k].to(self.device).contiguous(memory_format=self.memory_format)
+                                      for k in ("left", "right", "sharp", "blurry"))
+        reblur = cfg.reblur_weight > 0 and self.step % cfg.reblur_every == 0
+        with self.autocast():
+            restored, reblurred = self.model.deblur_and_reblur(left, right, sharp if reblur else None)
+        restored = restored.float()
+        reblurred = None if reblurred is None else reblurred.float()
+        losses = k3dn_loss(restored, sharp, reblurred, blurry, cfg.reblur_weight, cfg.freq_weight)
         self.opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         if diagnose:
@@ -189,6 +218,13 @@ class Trainer:
                 "reblur": float(losses["reblur"]),
                 "psnr": float(-10 * torch.log10(mse)), "grad_norm": float(grad_norm),
                 "lr": self.sched.get_last_lr()[0]}
+
+    def autocast(self):
+        """bf16 autocast of the network when cfg.precision says so (convs and matmuls in bf16; FFTs, the
+        kernel bank and the loss in fp32), else a no-op."""
+        if self.cfg.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -208,8 +244,9 @@ class Trainer:
         # Workers are spawned, not forked: the parent has already used OpenCV's and torch's thread
         # pools (eval set, model init), and a forked child can inherit their locks held (deadlock).
         context = "spawn" if cfg.workers > 0 else None
+        extra = {"worker_init_fn": _worker_init} if cfg.workers else {}
         return DataLoader(self.dataset, batch_size=cfg.batch, sampler=indices, num_workers=cfg.workers,
-                          multiprocessing_context=context, drop_last=True)
+                          multiprocessing_context=context, drop_last=True, **extra)
 
     def write_run_info(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
