@@ -162,14 +162,15 @@ class LoweredK3DN(nn.Module):
         self.config: K3DNConfig = c
         with torch.no_grad():
             forward_kernels = model.kernels.forward_kernels().float()
-            inverse_kernels = model.kernels.inverse_kernels().float()
+            # s = exp(log_scale) folds into the constant inverse kernels (psf.py).
+            inverse_kernels = model.kernels.inverse_kernels().float() * model.psf.scale().view(-1, 1, 1).float()
             proj = model.query.projection(forward_kernels).float()
             mixing = model.psf.mixing().detach().float()
             w_r = model.query.w_r
             # Eq. 8: a = softmax(W_v (proj . (W_r r))); the constant proj is folded into W_r.
             self.w_r = _const_conv(w_r.weight * proj.view(-1, 1, 1, 1), w_r.bias * proj)
             self.w_v = _frozen(model.query.w_v)
-            # Eq. 10: F^_B = W^T [ (K^-1 (*) (W F_B)) / g(a) ], depthwise with zero 'same' padding.
+            # Eq. 10: F^_B = W^T [ (s K^-1 (*) (W F_B)) * h(a) ], depthwise with zero 'same' padding.
             self.mix = _const_conv(mixing)
             self.unmix = _const_conv(mixing.transpose(0, 1).contiguous())
             self.inverse = _const_conv(inverse_kernels.unsqueeze(1), groups=c.feat_channels)
@@ -182,17 +183,22 @@ class LoweredK3DN(nn.Module):
         self.decoder = shuffle_transposed_convs(fold_batchnorm(_frozen(model.decoder)))
         self.num_kernels = float(c.num_kernels)
         self.min_gain = float(c.min_gain)
+        self.divide = c.psf_gain == "divide"
         self.eval()
 
     def gain(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        """g(a) = clip(N a, min_gain) at the resolution of F_B, a from Eq. 8 (psf.PSFBlock.gain)."""
+        """The reblur gain at the resolution of F_B, a from Eq. 8 (psf.PSFBlock.reblur): N a, clipped
+        to min_gain for psf_gain="divide"."""
         a = softmax_channels(self.w_v(self.w_r(self.disparity(left, right))))
         a = nearest_upsample(a, self.config.disp_block)
-        return (a * self.num_kernels).clamp(min=self.min_gain)
+        g = a * self.num_kernels
+        return g.clamp(min=self.min_gain) if self.divide else g
 
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         feats, skips = self.encoder(left, right)
-        deblurred = self.unmix(self.inverse(self.mix(feats)) / self.gain(left, right))
+        filtered = self.inverse(self.mix(feats))
+        g = self.gain(left, right)
+        deblurred = self.unmix(filtered / g if self.divide else filtered * g)
         sharp = self.decoder(self.srp(feats, deblurred), skips, (left + right) * 0.5)
         return sharp.clamp(0.0, 1.0)
 

@@ -12,6 +12,9 @@ PAPER_FIGURES: dict[str, dict[str, float]] = {
 }
 
 
+PSF_GAINS = ("multiply", "divide")  # K3DNConfig.psf_gain, see psf.py
+
+
 @dataclass(frozen=True)
 class K3DNConfig:
     """Architecture hyper-parameters of K3DN.
@@ -33,6 +36,9 @@ class K3DNConfig:
         ffn_expand: hidden expansion of the SRP feed-forward network.
         min_gain: lower clip of N*a in the PSF block, so the inverse gain 1/(N*a) stays <= 1/min_gain.
         min_spectrum: lower bound of |F(K)|, so inverse kernels stay bounded.
+        psf_gain: how the kernel query's weights enter the deblur (psf.py): "multiply" (N a, the
+            default) or "divide" (1 / clip(N a, min_gain), the first shipped weights; files without
+            this field load as "divide").
     """
 
     name: str = "tiny"
@@ -50,12 +56,15 @@ class K3DNConfig:
     ffn_expand: int = 2
     min_gain: float = 0.125
     min_spectrum: float = 0.05
+    psf_gain: str = "multiply"
 
     def __post_init__(self) -> None:
         if self.num_kernels != self.feat_channels:
             raise ValueError(f"num_kernels ({self.num_kernels}) must equal feat_channels ({self.feat_channels})")
         if self.kernel_size % 2 != 1 or self.window % 2 != 1:
             raise ValueError("kernel_size and window must be odd")
+        if self.psf_gain not in PSF_GAINS:
+            raise ValueError(f"psf_gain must be one of {PSF_GAINS}, got {self.psf_gain!r}")
         if self.disp_block < 1:
             raise ValueError("disp_block must be >= 1")
 

@@ -10,10 +10,10 @@ RUN/diagnostics.jsonl) and to compute once on a weights file (`k3dn train --repo
   1 = uniform, 0 = one kernel per pixel), the effective number of kernels in use exp(H(mean a)), the
   range of the gain N a over kernels and its spatial standard deviation (a gain that does not vary
   over space is a fixed per-channel scale, not a disparity-selected kernel);
-- the kernel set (Eq. 2, 7, 10): the range of the inverse gain 1/g(a) of the PSF block, the largest
+- the kernel set (Eq. 2, 7, 10): the range of the PSF block's deblur gain s h(a) (psf.py), the largest
   inverse-kernel spectrum gain 1/|F(K)|, the fraction of spectrum entries at the min_spectrum floor,
-  and the mean slope of the parameterisation's squashing function (sigmoid'(w) = s(1 - s); where it is
-  ~1e-4 the kernel parameters get almost no gradient).
+  and the mean slope of the parameterisation's bound (kernels.soft_bound; the first shipped weights'
+  sigmoid had slope ~1e-4 on 36 % of entries, where the kernel parameters got almost no gradient).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from .kernels import _symmetrize
+from .kernels import _symmetrize, soft_bound
 
 
 def module_of(name: str) -> str:
@@ -69,20 +69,23 @@ def kernel_param_stats(model: nn.Module, init: dict[str, torch.Tensor] | None = 
     """Saturation of the kernel set's parameterisation and its spectrum (no data needed)."""
     ks = model.kernels
     with torch.no_grad():
-        re, _ = _symmetrize(ks.w_re, ks.w_im)
-        s = torch.sigmoid(re)
+        re, _ = _symmetrize(ks.log_mag, ks.w_im)
+        t = re.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            soft_bound(t, ks.log_min).sum().backward()
         mask = ks.not_dc.bool().expand_as(re)
-        slope = (s * (1 - s))[mask]
+        slope = t.grad[mask]
         log_mag, _ = ks.log_spectrum()
         at_floor = (log_mag[mask] < 0.97 * ks.log_min).float().mean()
-        out = {"sigmoid_slope_mean": float(slope.mean()), "sigmoid_slope_median": float(slope.median()),
-               "sigmoid_slope_below_1e-3": float((slope < 1e-3).float().mean()),
+        out = {"bound_slope_mean": float(slope.mean()), "bound_slope_median": float(slope.median()),
+               "bound_slope_below_1e-3": float((slope < 1e-3).float().mean()),
                "spectrum_at_floor": float(at_floor), "max_inverse_spectrum_gain": float(torch.exp(-log_mag).max())}
-        if init is not None and "kernels.w_re" in init:
-            d = (ks.w_re.detach() - init["kernels.w_re"].to(ks.w_re.device)).abs()
-            out |= {"w_re_move_mean": float(d.mean()), "w_re_move_max": float(d.max())}
-            lm0 = ks.log_min * torch.sigmoid(_symmetrize(init["kernels.w_re"], init["kernels.w_im"])[0])
-            out["log_spectrum_move_max"] = float((log_mag - lm0.to(log_mag.device) * ks.not_dc).abs().max())
+        if init is not None and "kernels.log_mag" in init:
+            d = (ks.log_mag.detach() - init["kernels.log_mag"].to(ks.log_mag.device)).abs()
+            out |= {"log_mag_move_mean": float(d.mean()), "log_mag_move_max": float(d.max())}
+            re0, _ = _symmetrize(init["kernels.log_mag"], init["kernels.w_im"])
+            lm0 = soft_bound(re0.to(log_mag.device), ks.log_min) * ks.not_dc
+            out["log_spectrum_move_max"] = float((log_mag - lm0).abs().max())
     return out
 
 
@@ -95,12 +98,12 @@ def query_stats(model: nn.Module, left: torch.Tensor, right: torch.Tensor) -> di
     usage = a.mean(dim=(0, 2, 3))
     eff = torch.exp(-(usage * usage.clamp_min(1e-12).log()).sum())
     na = a * n
-    g = model.psf.gain(a)
+    h = model.psf.deblur_gain(a) * model.psf.scale()  # what multiplies channel j of the inverse-filtered features
     return {"query_entropy": float(ent), "kernels_in_use": float(eff), "num_kernels": n,
             "gain_min": float(na.min()), "gain_max": float(na.max()),
             "gain_spatial_std": float(na.std(dim=(2, 3)).mean()),
-            "inverse_gain_min": float((1 / g).min()), "inverse_gain_max": float((1 / g).max()),
-            "gain_clipped": float((na < model.psf.min_gain).float().mean())}
+            "deblur_gain_min": float(h.min()), "deblur_gain_max": float(h.max()),
+            "gain_clipped": float((na < model.psf.min_gain).float().mean()) if model.psf.mode == "divide" else 0.0}
 
 
 def snapshot(model: nn.Module, init: dict[str, torch.Tensor] | None, batch: dict | None = None) -> dict:
@@ -111,7 +114,7 @@ def snapshot(model: nn.Module, init: dict[str, torch.Tensor] | None, batch: dict
             rec["modules"].setdefault(m, {})["move"] = v
     if hasattr(model, "kernels"):
         rec["kernels"] = kernel_param_stats(model, init)
-        for pname in ("w_re", "w_im"):
+        for pname in ("log_mag", "w_im"):
             grad = getattr(model.kernels, pname).grad
             if grad is not None:
                 rec["kernels"][f"{pname}_grad_norm"] = float(grad.norm())

@@ -6,11 +6,17 @@ there: F(K^j) = exp(Z^j), with Z^j built to satisfy
 - Hermitian symmetry, Z(-u,-v) = conj Z(u,v)      -> K^j is real;
 - horizontal symmetry, Z(u,-v) = Z(u,v)           -> K^j = flip(K^j), the DP constraint of Eq. 2
   (K = (K_L + K_R)/2 with K_R = flip(K_L) is horizontally symmetric);
-- Re Z in (log(min_spectrum), 0] and Z(0,0) = 0   -> |F(K)| in (min_spectrum, 1], sum(K) = 1.
+- Re Z in (log(min_spectrum), 0) and Z(0,0) = 0   -> |F(K)| in (min_spectrum, 1), sum(K) = 1.
 
 So 1/F(K) = exp(-Z) exists everywhere, is bounded by 1/min_spectrum, and has the same symmetries:
 the inverse kernel F^-1(1/F(K)) is real and horizontally symmetric too. Both kernel banks are
 circular P x P kernels (P = kernel_size); at export they are constants (export/lower.py).
+
+Re Z is learnt as a log-magnitude `log_mag` through `soft_bound`, a two-sided softplus bound whose
+slope is 0.25-0.63 over [0.9, 0.5] x log_min and falls off only like a softplus towards either bound,
+never to exactly 0 (the paper is silent on the parameterisation). The first shipped weights stored Re Z as logits `w_re` of a sigmoid scaled to
+(log_min, 0): there the init's clamp put 36 % of entries where the sigmoid's slope is ~1e-4 and the
+set never moved (issue 18). Such files load exactly: `_load_from_state_dict` converts w_re.
 """
 
 from __future__ import annotations
@@ -44,6 +50,29 @@ def _symmetrize(w_re: torch.Tensor, w_im: torch.Tensor) -> tuple[torch.Tensor, t
     return re, im
 
 
+def _inner_floor(log_min: float) -> float:
+    """c with softplus(-c) = -log_min, so that soft_bound's range is exactly (log_min, 0)."""
+    return -math.log(math.expm1(-log_min))
+
+
+def soft_bound(t: torch.Tensor, log_min: float) -> torch.Tensor:
+    """Map an unbounded log-magnitude t into (log_min, 0): -softplus(-(c + softplus(t - c))).
+
+    d/dt = sigmoid(t - c) * sigmoid(-s), s = c + softplus(t - c): at most 0.63, ~|y| as y -> 0 (a
+    relative step in log|F|) and ~exp(t - c) towards the floor, never exactly 0.
+    """
+    c = _inner_floor(log_min)
+    return -F.softplus(-(c + F.softplus(t - c)))
+
+
+def soft_bound_inverse(y: torch.Tensor, log_min: float) -> torch.Tensor:
+    """t with soft_bound(t) = y for y in (log_min, 0) (float64 inside for an exact round trip)."""
+    c = _inner_floor(log_min)
+    y64 = y.double()
+    s = -torch.log(torch.expm1(-y64))
+    return (c + torch.log(torch.expm1(s - c))).to(y.dtype)
+
+
 def _hflip_symmetrize(k: torch.Tensor) -> torch.Tensor:
     """(k + flip(k)) / 2: exact horizontal symmetry in floating point (addition commutes)."""
     return (k + k.flip(-1)) / 2
@@ -68,8 +97,10 @@ class KernelSet(nn.Module):
         sig_y = torch.linspace(0.0, 1.6, num_kernels) + 0.1 * torch.rand(num_kernels, generator=gen)
         sig_x = sig_y * (0.7 + 0.6 * torch.rand(num_kernels, generator=gen))
         log_mag = -2 * math.pi**2 * (sig_y[:, None, None] ** 2 * fu**2 + sig_x[:, None, None] ** 2 * fv**2)
-        frac = (log_mag.clamp(min=0.98 * self.log_min) / self.log_min).clamp(1e-4, 1 - 1e-4)
-        self.w_re = nn.Parameter(torch.logit(frac) + 0.01 * torch.randn(log_mag.shape, generator=gen))
+        # Inside the bound with margin (the init's spectrum floor at 0.9 log_min, slope ~0.4 there).
+        log_mag = log_mag.clamp(0.9 * self.log_min, -1e-3)
+        noise = 0.01 * torch.randn(log_mag.shape, generator=gen)
+        self.log_mag = nn.Parameter(soft_bound_inverse(log_mag, self.log_min) + noise)
         self.w_im = nn.Parameter(0.01 * torch.randn(log_mag.shape, generator=gen))
         dc = torch.ones(kernel_size, kernel_size)
         dc[0, 0] = 0.0
@@ -77,8 +108,18 @@ class KernelSet(nn.Module):
 
     def log_spectrum(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(log|F(K)|, arg F(K)) in fft index order, N x P x P each."""
-        re, im = _symmetrize(self.w_re, self.w_im)
-        return self.log_min * torch.sigmoid(re) * self.not_dc, im * self.not_dc
+        re, im = _symmetrize(self.log_mag, self.w_im)
+        return soft_bound(re, self.log_min) * self.not_dc, im * self.not_dc
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Convert the first parameterisation (sigmoid logits `w_re`) to `log_mag` exactly."""
+        legacy = prefix + "w_re"
+        if legacy in state_dict and prefix + "log_mag" not in state_dict:
+            w_re = state_dict.pop(legacy)
+            re, _ = _symmetrize(w_re.double(), torch.zeros_like(w_re, dtype=torch.float64))
+            y = (self.log_min * torch.sigmoid(re)).clamp(max=-1e-12)
+            state_dict[prefix + "log_mag"] = soft_bound_inverse(y, self.log_min).to(w_re.dtype)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _spatial(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         spec = torch.polar(torch.exp(log_mag), phase)

@@ -71,7 +71,7 @@ class K3DN(PairRestorer):
         self.disparity = DisparityEstimator(c.disp_features, c.disp_channels, c.max_disparity, c.disp_block)
         self.kernels = KernelSet(c.num_kernels, c.kernel_size, c.min_spectrum)
         self.query = KernelQuery(c.num_kernels, c.kernel_size, c.disp_channels)
-        self.psf = PSFBlock(c.feat_channels, c.min_gain)
+        self.psf = PSFBlock(c.feat_channels, c.min_gain, c.psf_gain)
         self.srp = SRPBlock(c.feat_channels, c.window, c.ffn_expand)
         self.decoder = Decoder(c.widths, c.feat_channels, c.dec_blocks)
 

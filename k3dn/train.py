@@ -68,6 +68,7 @@ class TrainConfig:
     precision: str = "fp32"  # "fp32", or "bf16": autocast of the network (loss and kernel FFTs stay fp32)
     channels_last: bool = False  # NHWC memory format for the model and batches
     reblur_every: int = 1  # run the reblur branch (L_reb, Eq. 17) every this many steps; others skip it
+    mild_prob: float = 0.0  # fraction of training pairs with blur radius <= data.MILD_RADIUS (in focus / phone-like)
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -89,7 +90,8 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None):
 
     if cfg.blur_space not in BLUR_SPACES:
         raise ValueError(f"unknown blur space {cfg.blur_space!r}; choose from {sorted(BLUR_SPACES)}")
-    return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space])
+    return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space],
+                        mild_prob=cfg.mild_prob)
 
 
 def _tuples(d: dict) -> dict:
@@ -133,6 +135,26 @@ def _worker_init(_: int) -> None:
     cv2.setNumThreads(1)
 
 
+KERNEL_SET_EPS = 1e-12  # AdamW eps of the kernel set's parameters, see param_groups
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups: the kernel set (model.kernels: log-magnitude and phase of F(K), Eq. 2) apart.
+
+    Its gradients are small per entry (~2e-9 early in training: each of the N x P x P spectrum entries
+    moves the output a little), below AdamW's default eps of 1e-8, where Adam's step shrinks to
+    lr * g / eps and the set cannot move (issue 18). With eps 1e-12 a consistent gradient gets the full
+    lr step. No weight decay there: decaying a log-spectrum towards 0 pulls it to an arbitrary kernel.
+    """
+    kernel = [p for n, p in model.named_parameters() if n.startswith("kernels.")]
+    ids = {id(p) for p in kernel}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    groups = [{"params": rest, "weight_decay": weight_decay}]
+    if kernel:
+        groups.append({"params": kernel, "weight_decay": 0.0, "eps": KERNEL_SET_EPS})
+    return groups
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, dataset, eval_set: list[dict] | None = None) -> None:
         if cfg.precision not in PRECISIONS:
@@ -146,7 +168,7 @@ class Trainer:
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if cfg.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
         self.dataset = dataset
         self.eval_set = eval_set or []
@@ -171,9 +193,24 @@ class Trainer:
 
     def init_from(self, weights: str | Path) -> None:
         """Start from a weights file (e.g. the shipped model) with a fresh optimizer and schedule."""
-        from .weights_io import load_weights
+        from .weights_io import WeightsError, load_weights
 
-        load_weights(weights, self.model)
+        source = load_weights(weights)
+        if isinstance(source, K3DN) and isinstance(self.model, K3DN) \
+                and source.config.psf_gain != self.model.config.psf_gain:
+            if self.model.config.psf_gain != "multiply":
+                raise WeightsError(f"--init {weights}: cannot convert psf_gain {source.config.psf_gain!r} to "
+                                   f"{self.model.config.psf_gain!r}; train with --set psf_gain={source.config.psf_gain}")
+            from .convert import to_multiply_gain
+            from .diagnostics import fixed_batch
+
+            batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
+            source = to_multiply_gain(source, batch["left"], batch["right"])
+        try:
+            self.model.load_state_dict(source.state_dict(), strict=True)
+        except RuntimeError as exc:
+            raise WeightsError(f"weights file {weights} does not match the model being trained: "
+                               f"{str(exc).splitlines()[0]}") from exc
         self.model.train()
         self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 

@@ -25,6 +25,9 @@ PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
 PRETRAINED = {"tiny": PRETRAINED_DIR / "k3dn_tiny.safetensors"}
 
 
+LEGACY_PSF_GAIN = "divide"  # files written before K3DNConfig.psf_gain existed ran the divide form
+
+
 class WeightsError(ValueError):
     """A weights file is missing, corrupt or does not match the model."""
 
@@ -75,6 +78,7 @@ def load_weights(path: str | Path, model: PairRestorer | None = None) -> PairRes
             raise WeightsError(f"{path} has no k3dn config in its metadata; pass the model to load into")
         cfg = json.loads(meta["config"])
         cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+        cfg.setdefault("psf_gain", LEGACY_PSF_GAIN)
         config = K3DNConfig(**cfg)
         model = UNetBaseline(config) if meta.get("arch") == "unet" else K3DN(config)
     try:

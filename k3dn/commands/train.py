@@ -22,6 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--reblur-weight", type=float, default=d.reblur_weight,
                         help="lambda_1 of Eq. 18; 0 trains the no-reblur ablation")
+    parser.add_argument("--reblur-every", type=int, default=d.reblur_every,
+                        help="run the reblur branch every this many steps (the others cost one pass instead of two)")
+    parser.add_argument("--precision", default=d.precision, choices=["fp32", "bf16"],
+                        help="bf16: autocast the network (AVX-512 BF16 / AMX CPUs, GPUs); FFTs and the loss stay fp32")
+    parser.add_argument("--channels-last", action="store_true", default=d.channels_last,
+                        help="NHWC memory format for the model and batches (faster oneDNN convs on CPU)")
+    parser.add_argument("--mild-prob", type=float, default=d.mild_prob,
+                        help="fraction of training pairs that are in focus or mildly blurred (radius <= 1.5 px)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--blur-space", default=d.blur_space, choices=list(BLUR_SPACES),
                         help="blur the training pairs in linear light, on sRGB values, or a mix of both (default)")
@@ -119,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
                       steps=args.steps, batch=args.batch, patch=args.patch, lr=args.lr,
                       reblur_weight=args.reblur_weight, seed=args.seed, blur_space=args.blur_space,
                       workers=args.workers, device=args.device, val_every=args.val_every,
-                      diag_every=args.diag_every)
+                      diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
+                      channels_last=args.channels_last, mild_prob=args.mild_prob)
     ckpt = Path(args.out) / "last.pt"
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint at {ckpt}")

@@ -25,6 +25,8 @@ from .simulate import IN_FOCUS_RADIUS
 
 EVAL_SEED = 1234  # the project's fixed evaluation set; tools that record which set they used read it here
 _EVAL_STREAM = 0xE7A1  # keeps evaluation samples disjoint from training samples of the same seed
+_MILD_STREAM = 0x3111D  # TrainDataset's choice of mild-blur items, apart from the sample's own stream
+MILD_RADIUS = 1.5  # px: the largest blur radius of a "mild" pair (training mix and the eval slice)
 IMAGE_KEYS = ("left", "right", "sharp", "blurry")
 
 
@@ -52,11 +54,15 @@ class TrainDataset(Dataset):
         max_radius: largest |c| in px.
         linear: blur in linear light (True), on sRGB values (False), or a mix (None, the default; see
             generate.LINEAR_PROB).
+        mild_prob: fraction of items whose largest blur radius is uniform in [0, MILD_RADIUS] px:
+            in-focus and phone-like small-blur pairs, where the model must leave the image alone
+            (decided by a stream of its own, so items with mild_prob=0 are unchanged).
     """
 
     def __init__(self, patch: int = 128, seed: int = 0, length: int = 10**6,
                  sources: tuple[str, ...] = ("deadleaves", "photos"), user_dir: str | Path | None = None,
-                 max_radius: float = DEFAULT_MAX_RADIUS, linear: bool | None = None) -> None:
+                 max_radius: float = DEFAULT_MAX_RADIUS, linear: bool | None = None,
+                 mild_prob: float = 0.0) -> None:
         if patch < 16:
             raise ValueError(f"patch must be >= 16, got {patch}")
         unknown = set(sources) - {"deadleaves", "photos"}
@@ -64,6 +70,9 @@ class TrainDataset(Dataset):
             raise ValueError(f"unknown sources {sorted(unknown)}; use 'deadleaves', 'photos' and/or user_dir")
         self.patch, self.seed, self.length, self.max_radius = patch, seed, length, max_radius
         self.linear = linear
+        if not 0.0 <= mild_prob <= 1.0:
+            raise ValueError(f"mild_prob must be in [0, 1], got {mild_prob}")
+        self.mild_prob = mild_prob
         self.folder = ImageFolder(user_dir) if user_dir is not None else None
         self.sources = tuple(sources) + (("user",) if self.folder is not None else ())
         if not self.sources:
@@ -77,8 +86,13 @@ class TrainDataset(Dataset):
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for a dataset of length {self.length}")
         rng = np.random.default_rng([self.seed, index])
+        target = None
+        if self.mild_prob > 0:
+            mild = np.random.default_rng([self.seed, index, _MILD_STREAM]).random(2)
+            if mild[0] < self.mild_prob:
+                target = float(min(MILD_RADIUS, self.max_radius) * mild[1])
         return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius,
-                             linear=self.linear)
+                             linear=self.linear, target_radius=target)
 
     def __getitem__(self, index: int) -> dict:
         return to_tensors(self.sample(index))
