@@ -60,6 +60,14 @@ def test_eval_on_the_srgb_render_scores_a_different_input(tmp_path) -> None:
     assert inputs["linear"] != inputs["srgb"]
 
 
+def test_eval_mild_slice_is_named_and_synthetic_only(tmp_path, capsys) -> None:
+    out_json = tmp_path / "mild.json"
+    assert main(["eval", "--n", "2", "--size", "64", "--slice", "mild", "--json", str(out_json)]) == 0
+    assert "mild slice" in json.loads(out_json.read_text())["data"]
+    assert main(["eval", "--slice", "mild", "--data", str(tmp_path)]) == 2
+    assert "--slice mild" in capsys.readouterr().err
+
+
 def test_eval_rejects_bad_model_spec_and_data(tmp_path, capsys) -> None:
     assert main(["eval", "--model", "no-equals-sign"]) == 2
     assert "NAME=WEIGHTS" in capsys.readouterr().err

@@ -117,3 +117,24 @@ def test_bad_arguments() -> None:
         TrainDataset(sources=("imagenet",))
     with pytest.raises(ValueError):
         make_eval_set(n=0)
+
+
+def test_mild_slice_has_small_blur_and_soft_scenes() -> None:
+    from k3dn.data.datasets import MILD_RADIUS
+
+    items = make_eval_set(n=4, size=(64, 64), mild=True)
+    assert all("mild" in it["name"] for it in items)
+    assert max(float(np.abs(it["radius"]).max()) for it in items) <= MILD_RADIUS + 1e-6
+    plain = make_eval_set(n=4, size=(64, 64))
+    assert not np.array_equal(items[1]["sharp"], plain[1]["sharp"])
+
+
+def test_soften_blurs_the_ground_truth_itself() -> None:
+    from k3dn.data.generate import random_sample
+
+    def edges(img: np.ndarray) -> float:
+        return float(np.abs(np.diff(img, axis=1)).mean())
+
+    crisp = random_sample((64, 64), np.random.default_rng(5), source="deadleaves", target_radius=0.5)
+    soft = random_sample((64, 64), np.random.default_rng(5), source="deadleaves", target_radius=0.5, soften=1.5)
+    assert edges(soft["sharp"]) < 0.8 * edges(crisp["sharp"])

@@ -27,6 +27,7 @@ EVAL_SEED = 1234  # the project's fixed evaluation set; tools that record which 
 _EVAL_STREAM = 0xE7A1  # keeps evaluation samples disjoint from training samples of the same seed
 _MILD_STREAM = 0x3111D  # TrainDataset's choice of mild-blur items, apart from the sample's own stream
 MILD_RADIUS = 1.5  # px: the largest blur radius of a "mild" pair (training mix and the eval slice)
+MILD_SOFTEN = 1.5  # px: the largest Gaussian sigma of the soft (in-focus, no disparity) scenes of the mild slice
 IMAGE_KEYS = ("left", "right", "sharp", "blurry")
 
 
@@ -57,12 +58,14 @@ class TrainDataset(Dataset):
         mild_prob: fraction of items whose largest blur radius is uniform in [0, MILD_RADIUS] px:
             in-focus and phone-like small-blur pairs, where the model must leave the image alone
             (decided by a stream of its own, so items with mild_prob=0 are unchanged).
+        soft_mild: also soften the scene of each mild item (Gaussian sigma uniform in [0, MILD_SOFTEN]):
+            in-focus soft content whose target is itself soft (random_sample's `soften`).
     """
 
     def __init__(self, patch: int = 128, seed: int = 0, length: int = 10**6,
                  sources: tuple[str, ...] = ("deadleaves", "photos"), user_dir: str | Path | None = None,
                  max_radius: float = DEFAULT_MAX_RADIUS, linear: bool | None = None,
-                 mild_prob: float = 0.0) -> None:
+                 mild_prob: float = 0.0, soft_mild: bool = False) -> None:
         if patch < 16:
             raise ValueError(f"patch must be >= 16, got {patch}")
         unknown = set(sources) - {"deadleaves", "photos"}
@@ -73,6 +76,7 @@ class TrainDataset(Dataset):
         if not 0.0 <= mild_prob <= 1.0:
             raise ValueError(f"mild_prob must be in [0, 1], got {mild_prob}")
         self.mild_prob = mild_prob
+        self.soft_mild = soft_mild
         self.folder = ImageFolder(user_dir) if user_dir is not None else None
         self.sources = tuple(sources) + (("user",) if self.folder is not None else ())
         if not self.sources:
@@ -86,13 +90,14 @@ class TrainDataset(Dataset):
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for a dataset of length {self.length}")
         rng = np.random.default_rng([self.seed, index])
-        target = None
+        target, soften = None, 0.0
         if self.mild_prob > 0:
-            mild = np.random.default_rng([self.seed, index, _MILD_STREAM]).random(2)
+            mild = np.random.default_rng([self.seed, index, _MILD_STREAM]).random(3)
             if mild[0] < self.mild_prob:
                 target = float(min(MILD_RADIUS, self.max_radius) * mild[1])
+                soften = float(MILD_SOFTEN * mild[2]) if self.soft_mild else 0.0
         return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius,
-                             linear=self.linear, target_radius=target)
+                             linear=self.linear, target_radius=target, soften=soften)
 
     def __getitem__(self, index: int) -> dict:
         return to_tensors(self.sample(index))
@@ -100,8 +105,13 @@ class TrainDataset(Dataset):
 
 def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = EVAL_SEED,
                   sources: tuple[str, ...] = ("deadleaves", "photos"),
-                  max_radius: float = DEFAULT_MAX_RADIUS, linear: bool = True) -> list[dict]:
+                  max_radius: float = DEFAULT_MAX_RADIUS, linear: bool = True, mild: bool = False) -> list[dict]:
     """A fixed evaluation set: same arguments -> byte-identical arrays.
+
+    `mild=True` is the mild-blur slice: the same scenes with the largest blur radius spread over
+    (0, MILD_RADIUS] px (in focus to phone-like small defocus), and every other scene softened itself
+    (Gaussian sigma up to MILD_SOFTEN px: soft content with no DP disparity, whose soft look is the
+    ground truth). A deblurrer must not lose PSNR there.
 
     `linear=False` renders the same scenes, kernels and noise with the blur applied to sRGB values
     instead of linear light: a check that the model deblurs rather than undoing a tone shift.
@@ -118,11 +128,13 @@ def make_eval_set(n: int = 24, size: tuple[int, int] = (256, 256), seed: int = E
         rng = np.random.default_rng([seed, i, _EVAL_STREAM])
         source = sources[(i // len(FAMILIES)) % len(sources)]
         family = FAMILIES[i % len(FAMILIES)]
-        target = max_radius * (0.05 + 0.95 * ((i * 0.6180339887) % 1.0))
+        top = min(MILD_RADIUS, max_radius) if mild else max_radius
+        target = top * (0.05 + 0.95 * ((i * 0.6180339887) % 1.0))
+        soften = MILD_SOFTEN * (1 + i % 3) / 3 if mild and i % 2 else 0.0
         s = random_sample(size, rng, sources, None, max_radius, source=source, family=family, target_radius=target,
-                          linear=linear)
+                          linear=linear, soften=soften)
         items.append({k: s[k] for k in ("left", "right", "sharp", "blurry", "in_focus", "radius")}
-                     | {"name": f"eval_{i:03d}_{source}_{family}"})
+                     | {"name": f"eval_{'mild_' if mild else ''}{i:03d}_{source}_{family}"})
     return items
 
 

@@ -43,7 +43,7 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
                   folder: ImageFolder | None = None, max_radius: float = DEFAULT_MAX_RADIUS,
                   source: str | None = None, family: str | None = None, target_radius: float | None = None,
                   noise: str | None = "random", brightness: str | None = "random", flip: bool = True,
-                  linear: bool | None = True) -> dict:
+                  linear: bool | None = True, soften: float = 0.0) -> dict:
     """One simulated DP capture of size `shape`.
 
     The scene is drawn on a canvas larger by the biggest kernel's half-size on each side and the
@@ -51,7 +51,9 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
     depth of a random pixel (so part of the scene is exactly in focus) with an aperture/pixel pitch
     that makes the largest |c| in the scene `target_radius` (uniform in [0, max_radius] if None).
     `linear`: blur in linear light (True), on the sRGB values (False), or draw it (None: linear with
-    probability LINEAR_PROB).
+    probability LINEAR_PROB). `soften` > 0 Gaussian-blurs the scene itself by that sigma (px) before
+    the camera sees it: soft content (smooth surfaces, motion, a lens's own softness) that is in
+    focus and has no DP disparity, so the target is that soft image and a deblurrer must leave it.
 
     Returns:
         dict of numpy arrays left, right, blurry, sharp (H x W x 3 float32), radius (H x W float32),
@@ -64,6 +66,10 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
     params = RDPD_GRID[int(rng.integers(len(RDPD_GRID)))] if family == "butterworth" else ButterworthParams()
     m = kernel_margin(max_radius, "butterworth")  # the widest family
     image, depth = random_scene((h + 2 * m, w + 2 * m), rng, source, folder)
+    if soften > 0:
+        import cv2
+
+        image = cv2.GaussianBlur(image, (0, 0), sigmaX=soften, borderType=cv2.BORDER_REFLECT)
 
     if target_radius is None:
         target_radius = float(max_radius * rng.random() ** 0.8)
@@ -90,5 +96,5 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
     out["meta"] = {"source": source, "family": family,
                    "psf_params": asdict(params) if family == "butterworth" else None,
                    "camera": asdict(camera), "sensor": asdict(sim["sensor"]), "target_radius": target_radius,
-                   "linear": linear}
+                   "linear": linear, "soften": soften}
     return out
