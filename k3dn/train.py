@@ -69,6 +69,7 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory format for the model and batches
     reblur_every: int = 1  # run the reblur branch (L_reb, Eq. 17) every this many steps; others skip it
     mild_prob: float = 0.0  # fraction of training pairs with blur radius <= data.MILD_RADIUS (in focus / phone-like)
+    soft_mild: bool = False  # soften the scene of each mild pair too: soft in-focus content the model must keep
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -91,7 +92,7 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None):
     if cfg.blur_space not in BLUR_SPACES:
         raise ValueError(f"unknown blur space {cfg.blur_space!r}; choose from {sorted(BLUR_SPACES)}")
     return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space],
-                        mild_prob=cfg.mild_prob)
+                        mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild)
 
 
 def _tuples(d: dict) -> dict:

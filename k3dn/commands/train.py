@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="NHWC memory format for the model and batches (faster oneDNN convs on CPU)")
     parser.add_argument("--mild-prob", type=float, default=d.mild_prob,
                         help="fraction of training pairs that are in focus or mildly blurred (radius <= 1.5 px)")
+    parser.add_argument("--soft-mild", action="store_true", default=d.soft_mild,
+                        help="soften the scene of each mild pair (Gaussian sigma <= 1.5 px): in-focus soft content "
+                             "with no DP disparity, whose target is itself soft")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--blur-space", default=d.blur_space, choices=list(BLUR_SPACES),
                         help="blur the training pairs in linear light, on sRGB values, or a mix of both (default)")
@@ -128,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
                       reblur_weight=args.reblur_weight, seed=args.seed, blur_space=args.blur_space,
                       workers=args.workers, device=args.device, val_every=args.val_every,
                       diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
-                      channels_last=args.channels_last, mild_prob=args.mild_prob)
+                      channels_last=args.channels_last, mild_prob=args.mild_prob,
+                      soft_mild=args.soft_mild)
     ckpt = Path(args.out) / "last.pt"
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint at {ckpt}")
