@@ -28,7 +28,10 @@ from .common import artifact_name
 from .weights import load_model
 
 SUFFIX = {"executorch": "pte", "tflite": "tflite", "onnx": "onnx", "coreml": "mlpackage"}
-PRECISIONS = ("fp32", "int8")
+# What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
+STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
+PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")
+FLOAT_PRECISIONS = ("fp32", "fp16")
 NUMERICS = Path(__file__).resolve().parent.parent / "calibration" / "numerics.json"
 CALIB_PAIRS = 16
 
@@ -41,8 +44,8 @@ def cache_root() -> Path:
     return Path(base) / "k3dn"
 
 
-def recorded_float_layers(backend: str, state_sha256: str) -> list[str] | None:
-    """The int8 mix numerics.json recorded for `backend`, if it was measured on these weights."""
+def recorded_float_layers(backend: str, precision: str, state_sha256: str) -> list[str] | None:
+    """The mix numerics.json recorded for `backend` `precision`, if it was measured on these weights."""
     try:
         numerics = json.loads(NUMERICS.read_text())
     except (OSError, ValueError):
@@ -50,50 +53,61 @@ def recorded_float_layers(backend: str, state_sha256: str) -> list[str] | None:
     if numerics.get("weights", {}).get("state_sha256") != state_sha256:
         return None
     for row in numerics.get("rows", []):
-        if row.get("backend") == backend and row.get("precision") == "int8" and row.get("status") == "ok":
+        if row.get("backend") == backend and row.get("precision") == precision and row.get("status") == "ok":
             return list(row.get("float_layers") or [])
     return None
 
 
-def _valid(path: Path, state_sha256: str) -> bool:
+def _valid(path: Path, state_sha256: str, calib_pairs: int | None) -> bool:
+    """The artifact's bytes match its sidecar, which names these weights (and, for a calibrated artifact,
+    a calibration set of `calib_pairs` pairs)."""
     try:
         meta = read_sidecar(path, verify=True) if path.exists() else {}
     except ArtifactError:
         return False
-    return bool(meta) and meta.get("weights", {}).get("state_sha256") == state_sha256
+    if not meta or meta.get("weights", {}).get("state_sha256") != state_sha256:
+        return False
+    calib = (meta.get("quantization") or {}).get("calibration_set")
+    return calib_pairs is None or calib is None or calib.get("pairs") == calib_pairs
 
 
 def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights: str | Path | None = None,
-                    progress: Callable[[str], None] = print, cache_dir: Path | None = None) -> Path:
-    """The path of a checked artifact for these weights (default: shipped Tiny), exporting it if not cached.
+                    progress: Callable[[str], None] = print, cache_dir: Path | None = None,
+                    calib_pairs: int = CALIB_PAIRS, build: bool = True, variant: str = "tiny") -> Path:
+    """The path of a checked artifact for these weights (default: the shipped `variant`), exported if not cached.
 
-    Raises ArtifactError if the export or its parity check fails, with the pipeline's reason.
+    precision: fp32 | int8 (CoreML stores fp16 / w8a16 for them), or a recipe's own name (int8-dynamic, fp16,
+    w8a16). Calibrated artifacts use `calib_pairs` simulated pairs and the mix numerics.json records for these
+    weights (else the recipe's default float layers). `k3dn deblur --backend` and `k3dn bench` share this cache.
+    Raises ArtifactError if the artifact is not cached and `build` is False, or if its export or parity check
+    fails (with the pipeline's reason).
     """
     if backend not in SUFFIX:
         raise ArtifactError(f"no exporter for backend {backend!r}; choose from {sorted(SUFFIX)}")
     if precision not in PRECISIONS:
         raise ArtifactError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    model, info = load_model("tiny", weights)
+    model, info = load_model(variant, weights)
     out_dir = (cache_dir or cache_root()) / "artifacts" / info["state_sha256"][:16]
-    stored = "fp16" if backend == "coreml" and precision == "fp32" else precision
-    if backend == "coreml" and precision == "int8":
-        stored = "w8a16"
+    stored = STORED.get((backend, precision), precision)
     path = out_dir / artifact_name(model.config.name, size, stored, SUFFIX[backend])
-    if _valid(path, info["state_sha256"]):
+    if _valid(path, info["state_sha256"], None if stored in FLOAT_PRECISIONS else calib_pairs):
         return path
+    if not build:
+        raise ArtifactError(f"no checked {path.name} in {out_dir}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    progress(f"exporting {backend} {precision} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
-    if precision == "fp32":
+    progress(f"exporting {backend} {stored} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
+    if stored in FLOAT_PRECISIONS:
         from .pipeline import export_backend
 
         outcome = export_backend(backend, model, size, out_dir, info)
         if outcome.status != "ok":
             raise ArtifactError(f"{backend} export at {size[0]}x{size[1]} {outcome.status}: {outcome.reason}")
         return outcome.artifact
-    return _quantize(backend, model, info, size, out_dir, path)
+    return _quantize(backend, stored, model, info, size, out_dir, path, calib_pairs)
 
 
-def _quantize(backend: str, model, info: dict, size: tuple[int, int], out_dir: Path, path: Path) -> Path:
+def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, int], out_dir: Path, path: Path,
+              calib_pairs: int) -> Path:
     from calibration.calib_set import build_calib_set
     from calibration.pipeline import RECIPES, quantize_recipe
     from calibration.report import float_outputs, score_outputs
@@ -101,14 +115,18 @@ def _quantize(backend: str, model, info: dict, size: tuple[int, int], out_dir: P
 
     from .lower import lower
 
-    recipe_cls = next(r for r in RECIPES[backend] if r.precision in ("int8", "w8a16"))
+    recipe_cls = next((r for r in RECIPES[backend] if r.precision == precision), None)
+    if recipe_cls is None:
+        raise ArtifactError(f"no {backend} {precision} recipe; choose from "
+                            f"{[r.precision for r in RECIPES[backend]]}")
     items = make_eval_set(n=4, size=size)
     reference = float_outputs(model, items, progress=False)
     scores = score_outputs(reference, items, reference)
-    calib = build_calib_set(CALIB_PAIRS, progress=False)
+    calib = build_calib_set(calib_pairs, progress=False)
     outcome = quantize_recipe(recipe_cls, model, lower(model), size, out_dir, calib, items, reference, scores, None,
-                              info, bars=False, float_layers=recorded_float_layers(backend, info["state_sha256"]),
+                              info, bars=False, float_layers=recorded_float_layers(backend, precision,
+                                                                                   info["state_sha256"]),
                               progress=lambda _msg: None)
     if outcome.row.status != "ok":
-        raise ArtifactError(f"{backend} int8 at {size[0]}x{size[1]} failed: {outcome.row.note}")
+        raise ArtifactError(f"{backend} {precision} at {size[0]}x{size[1]} failed: {outcome.row.note}")
     return path

@@ -178,7 +178,7 @@ def phone_rows(args, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: flo
                progress: Callable[[str], None] = print) -> list[Result]:
     """The phone rows of `k3dn bench --adb`: ExecuTorch and LiteRT artifacts of the run, skipped with a reason
     when adb, the device or a runner binary is missing."""
-    from .artifacts import ROW_LABELS, ArtifactSet, cache_folder, row_info
+    from .artifacts import ROW_LABELS, ArtifactSet, row_info
 
     serial, threads = args.adb, args.threads or 4
     keys = [k for k in (args.rows or ROW_LABELS) if k.startswith(("executorch", "tflite"))]
@@ -190,7 +190,7 @@ def phone_rows(args, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: flo
     device = device_info(props, args.adb_cpu_mask, threads) if props else {"name": serial}
     out = []
     for size in sizes:
-        folder = cache_folder(cache, args.variant, args.weights, size)
+        artifacts = ArtifactSet(cache, args.variant, size, args.weights, getattr(args, "calib", None))
         for key in keys:
             backend, precision = row_info(key)
             r = Result(key, ROW_LABELS[key], backend, precision, size, threads=threads, device=device,
@@ -204,7 +204,7 @@ def phone_rows(args, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: flo
                 progress(f"[phone] {size[0]}x{size[1]} {r.name}: skipped: {reason}")
                 continue
             try:
-                path = ArtifactSet(folder, args.variant, size, args.weights).get(backend, precision, build=False)
+                path = artifacts.get(backend, precision, build=False)
                 r.artifact = path.name
                 r.timing, _ = run_on_device(serial, path, Path(binary), threads, args.runs, args.warmup,
                                             args.adb_cpu_mask)

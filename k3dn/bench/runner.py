@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from .artifacts import DEFAULT_CACHE, REFERENCE_ROW, ROW_LABELS, ArtifactSet, cache_folder, row_info
+from .artifacts import REFERENCE_ROW, ROW_LABELS, ArtifactSet, row_info
 from .measure import measure_in_subprocess
 from .probes import PROBES, build_probe, probe_gmac
 from .schema import FORMAT, Probe, Result, attach_probes, attach_speedups, machine_info, megapixels, targets
@@ -43,22 +43,22 @@ def run_probes(cache: Path, threads: int, runs: int, warmup: int,
 def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list[str], threads: int,
               skip_reason: Callable[[str], str | None]) -> dict:
     """Everything `k3dn bench` measures, as the JSON object (plus '_probes': the Probe objects)."""
+    from export.cache import cache_root
     from export.weights import load_model
     from k3dn.complexity import PAPER_SIZE, count_macs
 
-    cache = Path(args.cache) if args.cache else DEFAULT_CACHE
+    cache = Path(args.cache) if args.cache else cache_root()
     model, weights_info = load_model(args.variant, args.weights)
     gmac_per_mp = count_macs(model, PAPER_SIZE) / 1e9 / megapixels(PAPER_SIZE)
     _say(f"k3dn bench: {model.config.name}, {len(sizes)} size(s) x {len(rows)} row(s), {threads} threads, "
          f"{args.runs} runs after {args.warmup} warm-up; cache {cache}")
-    probes = [] if args.no_probes else run_probes(cache, threads, args.runs, args.warmup, skip_reason)
+    probes = [] if args.no_probes else run_probes(cache / "bench", threads, args.runs, args.warmup, skip_reason)
     results: list[Result] = []
     total, n = len(sizes) * len(rows), 0
     for size in sizes:
         gmacs = count_macs(model, size) / 1e9
-        folder = cache_folder(cache, args.variant, args.weights, size)
-        built = ArtifactSet(folder, args.variant, size, args.weights, args.calib, progress=_say)
-        given = ArtifactSet(Path(args.artifacts), args.variant, size, args.weights) if args.artifacts else None
+        artifacts = ArtifactSet(cache, args.variant, size, args.weights, args.calib, progress=_say,
+                                folder=Path(args.artifacts) if args.artifacts else None)
         for key in rows:
             n += 1
             backend, precision = row_info(key)
@@ -73,11 +73,7 @@ def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list
                     "variant": args.variant, "weights": args.weights}
             try:
                 if backend != "torch":
-                    path = None
-                    if given is not None and given.path(backend, precision).exists():
-                        path = given.path(backend, precision)
-                    if path is None:
-                        path = built.get(backend, precision, build=not args.no_build)
+                    path = artifacts.get(backend, precision, build=not args.no_build)
                     spec["path"], r.artifact = str(path), path.name
                     r.extra["artifact_path"] = str(path)
                 _say(f"[{n}/{total}] {size[0]}x{size[1]} {r.name}: timing ...")

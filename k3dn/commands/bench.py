@@ -36,10 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs after the first (default 2)")
     parser.add_argument("--artifacts", help="folder with artifacts to use (k3dn export/quantize output); "
                                             "missing ones are built into the cache")
-    parser.add_argument("--cache", help="artifact cache (default ~/.cache/k3dn/bench or $K3DN_CACHE/bench)")
+    parser.add_argument("--cache", help="cache root, shared with k3dn deblur (default $K3DN_CACHE, else "
+                                        "$XDG_CACHE_HOME/k3dn, else ~/.cache/k3dn; artifacts under artifacts/)")
     parser.add_argument("--no-build", action="store_true", help="never build an artifact: rows without one are skipped")
-    parser.add_argument("--calib", type=int, default=8,
-                        help="calibration pairs for int8 artifacts built here (default 8)")
+    parser.add_argument("--calib", type=int, default=None,
+                        help="calibration pairs for int8 artifacts built here (default 16, as k3dn deblur's)")
     parser.add_argument("--out", default="k3dn_bench", help="output folder (default ./k3dn_bench)")
     parser.add_argument("--no-probes", action="store_true", help="skip the peak probes")
     parser.add_argument("--profile", action="store_true",
@@ -76,7 +77,7 @@ def _validate(args: argparse.Namespace) -> None:
         raise UserError(f"--warmup must be >= 0, got {args.warmup}")
     if args.threads is not None and args.threads <= 0:
         raise UserError(f"--threads must be positive, got {args.threads}")
-    if args.calib <= 0:
+    if args.calib is not None and args.calib <= 0:
         raise UserError(f"--calib must be positive, got {args.calib}")
     if args.artifacts and not Path(args.artifacts).is_dir():
         raise UserError(f"--artifacts {args.artifacts}: not a folder")
