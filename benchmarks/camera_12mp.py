@@ -35,11 +35,12 @@ def make_pair(folder: Path, h: int = 3000, w: int = 4000) -> tuple[Path, Path]:
     return paths
 
 
-def run(left: Path, right: Path, out: Path, backend: str, threads: int) -> tuple[float, float]:
+def run(left: Path, right: Path, out: Path, backend: str, threads: int, tile: str | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS GB) of one `k3dn deblur` subprocess."""
     name, _, precision = backend.partition(":")
     cmd = [sys.executable, "-m", "k3dn.cli", "deblur", "--left", str(left), "--right", str(right), "--out", str(out),
            "--backend", name, "--precision", precision or "fp32", "--threads", str(threads), "--quiet"]
+    cmd += ["--tile", tile] if tile else []
     start = time.perf_counter()
     proc = subprocess.Popen(cmd)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -54,33 +55,40 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["auto", "executorch:int8"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--warm", action="store_true")
+    parser.add_argument("--tile", help="k3dn deblur --tile for every backend (a size, or auto; default 512)")
     parser.add_argument("--out", help="also write the Markdown table here")
     args = parser.parse_args()
     from k3dn.io import read_samples
 
+    if args.tile == "auto":  # the 12 MP frame's own tile, also for the small warm-up frame
+        from k3dn.camera.deblurrer import DEFAULT_OVERLAP
+        from k3dn.camera.tiling import fit_tile
+
+        args.tile = str(fit_tile(3008, 4000, DEFAULT_OVERLAP))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         left, right = make_pair(tmp)
         if args.warm:
             sl, sr = make_pair(Path(tempfile.mkdtemp()), 600, 600)
             for b in args.backends:
-                run(sl, sr, tmp / "warm.png", b, args.threads)
+                run(sl, sr, tmp / "warm.png", b, args.threads, args.tile)
         rows, ref = [], None
         for b in args.backends:
             out = tmp / f"{b.replace(':', '_')}.png"
-            wall, rss = run(left, right, out, b, args.threads)
+            wall, rss = run(left, right, out, b, args.threads, args.tile)
             img = read_samples(out)[0].astype(np.float64) / 65535
             ref = img if ref is None else ref
             psnr = float("inf") if img is ref else 10 * np.log10(1 / max(np.mean((img - ref) ** 2), 1e-20))
-            rows.append(f"| {b} | {args.threads} | {wall:.1f} | {rss:.2f} | "
+            rows.append(f"| {b} | {args.tile or 512} | {args.threads} | {wall:.1f} | {rss:.2f} | "
                         f"{'-' if img is ref else f'{psnr:.1f}'} |")
             print(rows[-1], flush=True)
-    table = ("| backend | threads | wall s (12 MP) | peak RSS GB | PSNR vs first row dB |\n|---|---:|---:|---:|---:|\n"
+    table = ("| backend | tile | threads | wall s (12 MP) | peak RSS GB | PSNR vs first row dB |\n"
+             "|---|---|---:|---:|---:|---:|\n"
              + "\n".join(rows) + "\n")
     print(table)
     if args.out:
         Path(args.out).write_text(f"`python benchmarks/camera_12mp.py --backends {' '.join(args.backends)} "
-                                  f"--threads {args.threads}`\n\n{table}")
+                                  f"--threads {args.threads}{f' --tile {args.tile}' if args.tile else ''}`\n\n{table}")
 
 
 if __name__ == "__main__":

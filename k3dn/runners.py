@@ -174,7 +174,13 @@ class OnnxRuntimeRunner(Runner):
 
 
 class ExecuTorchRunner(Runner):
-    """executorch.runtime (the portable runtime with the XNNPACK backend linked in).
+    """ExecuTorch's C++ runtime (the portable kernels with the XNNPACK backend linked in).
+
+    It is driven through the extension module `_portable_lib` itself, the library under the public
+    `executorch.runtime.Runtime`: that wrapper imports `executorch.exir` (and with it torchao) for a warning
+    class, 5.5 s of start-up here against 0.3 s, a large share of a camera frame's time budget. The calls are
+    the ones `Runtime.load_program` / `Program.load_method` / `Method.execute` make, with the same
+    (InternalConsistency) program verification.
 
     `threads` resizes ExecuTorch's process-wide threadpool (which XNNPACK uses). A loaded Method holds
     its own memory planning, so calls are serialised (thread_safe False).
@@ -183,19 +189,18 @@ class ExecuTorchRunner(Runner):
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
         _require("executorch", "executorch")
-        from executorch.runtime import Runtime
+        from executorch.extension.pybindings import _portable_lib as runtime
 
         self.name, self.threads = "executorch", threads
         if threads:
-            from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
-
-            _unsafe_reset_threadpool(int(threads))
-        self.program = Runtime.get().load_program(Path(path))
+            runtime._unsafe_reset_threadpool(int(threads))
+        self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
+                                             program_verification=runtime.Verification.InternalConsistency)
         self.method = self.program.load_method("forward")
-        self.input_shape = tuple(self.method.metadata.input_tensor_meta(0).sizes())
+        self.input_shape = tuple(self.method.method_meta().input_tensor_meta(0).sizes())
 
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self.method.execute([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
+        return self.method([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
 
     def close(self) -> None:
         self.method = self.program = None

@@ -26,6 +26,26 @@ def test_tile_grid_is_row_major() -> None:
     assert {(t.h, t.w) for t in grid} == {(512, 512)}
 
 
+@pytest.mark.parametrize("height,width", [(3008, 4000), (4032, 3024), (1120, 1680), (600, 800), (48, 64)])
+def test_fit_tile_computes_the_fewest_pixels(height, width) -> None:
+    side = tiling.fit_tile(height, width, 96)
+    assert side % 16 == 0 and side <= 1280
+
+    def work(s: int) -> int:
+        return len(tiling.tile_grid(height, width, s, s, 96)) * s * s
+
+    assert all(work(side) <= work(s) for s in range(208, 1281, 16)), "no other stride multiple computes fewer"
+    assert work(side) <= work(512)
+
+
+def test_fit_tile_for_a_12_mp_frame() -> None:
+    side = tiling.fit_tile(3008, 4000, 96)  # 4000 x 3000 padded to the stride
+    assert (side, len(tiling.tile_grid(3008, 4000, side, side, 96))) == (1072, 12)
+    assert len(tiling.tile_grid(3008, 4000, 512, 512, 96)) == 70
+    with pytest.raises(ValueError, match="overlap"):
+        tiling.fit_tile(3008, 4000, 96, max_tile=192)
+
+
 def test_blend_weights_partition_smoothly() -> None:
     ramp = tiling.blend_ramp(64, 16, True, True)
     assert ramp.dtype == np.float32 and np.all(ramp > 0) and ramp.max() == 1.0

@@ -114,6 +114,9 @@ def test_exported_artifact_through_the_cli(tmp_path, weights, capsys) -> None:
     assert main(["deblur", "--left", lp, "--right", rp, "--out", str(bad), "--model", str(cached),
                  "--tile", "128"]) == 2
     assert "takes exactly 64x64" in capsys.readouterr().err and not bad.exists()
+    assert main(["deblur", "--left", lp, "--right", rp, "--out", str(bad), "--model", str(cached),
+                 "--tile", "auto"]) == 2
+    assert "artifact's own size" in capsys.readouterr().err and not bad.exists()
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"garbage")
     assert main(["deblur", "--left", lp, "--right", rp, "--out", str(bad), "--model", str(corrupt)]) == 2
@@ -125,6 +128,17 @@ def test_exported_artifact_through_the_cli(tmp_path, weights, capsys) -> None:
         f.write(b"x")
     assert main(["deblur", "--left", lp, "--right", rp, "--out", str(bad), "--model", str(tampered)]) == 2
     assert "does not match" in capsys.readouterr().err and not bad.exists()
+
+
+def test_tile_auto_fits_the_frame(tmp_path, weights, capsys) -> None:
+    left, right = _views((200, 330))
+    lp, rp = _write(tmp_path / "l.png", left), _write(tmp_path / "r.png", right)
+    out = tmp_path / "auto.png"
+    assert _deblur(["--left", lp, "--right", rp, "--out", str(out), "--tile", "auto", "--overlap", "16"], weights) == 0
+    assert "1 tile(s) of 336x336" in capsys.readouterr().out and out.exists()
+    with pytest.raises(SystemExit) as exc:
+        _deblur(["--left", lp, "--right", rp, "--out", str(out), "--tile", "big"], weights)
+    assert exc.value.code == 2 and "number of pixels or auto" in capsys.readouterr().err
 
 
 def _huge_png(path) -> None:

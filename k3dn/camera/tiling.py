@@ -45,6 +45,26 @@ def tile_grid(height: int, width: int, tile_h: int, tile_w: int, overlap: int) -
     return [Tile(y, x, th, tw) for y in ys for x in xs]
 
 
+def fit_tile(height: int, width: int, overlap: int, max_tile: int = 1280, min_tile: int = 256,
+             stride: int = 16) -> int:
+    """The square tile side (a multiple of `stride` in [min_tile, max_tile]) whose grid over a height x width
+    frame computes the fewest pixels (tiles x tile area); ties go to the smaller tile (less memory).
+
+    Overlap makes a fixed-size model compute some pixels twice: 512-px tiles with 96 px of overlap compute a
+    4000 x 3008 frame 1.53 times over (70 tiles), 1072-px tiles 1.15 times (12 tiles).
+    """
+    frame = max(height, width)
+    low = max(min(min_tile, frame + (-frame) % stride), 2 * overlap + stride)
+    low += (-low) % stride
+    if low > max_tile:
+        raise ValueError(f"no tile between {min_tile} and {max_tile} px fits an overlap of {overlap} px")
+
+    def work(side: int) -> int:
+        return len(tile_grid(height, width, side, side, overlap)) * side * side  # a fixed model runs whole tiles
+
+    return min(range(low, max_tile + 1, stride), key=lambda side: (work(side), side))
+
+
 def blend_ramp(length: int, overlap: int, ramp_start: bool, ramp_end: bool) -> np.ndarray:
     """1-D weight of one tile axis: raised-cosine ramps over `overlap` pixels at edges with a neighbour."""
     w = np.ones(length, dtype=np.float32)
