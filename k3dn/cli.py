@@ -52,4 +52,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m k3dn.cli` runs this file as __main__, a module apart from the k3dn.cli the subcommands
+    # import UserError from: enter through k3dn.cli so that its UserError is the one caught.
+    from k3dn.cli import main as _main
+
+    sys.exit(_main())
