@@ -5,6 +5,14 @@ gradient-norm clipping, periodic validation on the fixed eval set, checkpoints w
 scheduler state so a run resumes exactly (batch s is always dataset items [s*B, (s+1)*B), and every
 item is a pure function of (seed, index)).
 
+Data parallel (`torchrun --nproc_per_node W -m k3dn train ...`, see `init_distributed`): every process
+trains a replica on its own B = cfg.batch items, DistributedDataParallel averages the gradients, so the
+global batch is B*W. Global step s covers items [s*B*W, (s+1)*B*W) and rank r takes the contiguous
+[s*B*W + r*B, s*B*W + (r+1)*B) (`StepItems`), which keeps resume exact (with the same W; a checkpoint
+records W). Rank 0 alone writes the run directory, validates and shows progress; at every checkpoint
+the ranks compare a bit-exact checksum of their parameters (a `replicas` record in metrics.jsonl).
+With W = 1 nothing is wrapped and training is exactly the single-process loop.
+
 Run directory layout:
     config.json        the TrainConfig, model config, git commit, torch version, device
     metrics.jsonl      one JSON line per logged step and per validation
@@ -18,10 +26,13 @@ Run directory layout:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -84,15 +95,22 @@ def build_model(cfg: TrainConfig) -> PairRestorer:
 BLUR_SPACES = {"mix": None, "linear": True, "srgb": False}  # TrainConfig.blur_space -> TrainDataset(linear=)
 
 
-def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None):
+def items_needed(cfg: TrainConfig, world_size: int = 1) -> int:
+    """Dataset items a run of cfg.steps global batches of cfg.batch x world_size reads (see StepItems)."""
+    return cfg.steps * cfg.batch * world_size
+
+
+def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None, world_size: int = 1):
     """The training set of `cfg`: simulated DP patches of cfg.patch px, seeded by cfg.seed, blurred as
-    cfg.blur_space says ("linear" is the data of the equal-budget runs, "mix" that of the shipped model)."""
+    cfg.blur_space says ("linear" is the data of the equal-budget runs, "mix" that of the shipped model),
+    long enough for cfg.steps steps on `world_size` processes."""
     from .data import TrainDataset
 
     if cfg.blur_space not in BLUR_SPACES:
         raise ValueError(f"unknown blur space {cfg.blur_space!r}; choose from {sorted(BLUR_SPACES)}")
     return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space],
-                        mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild)
+                        mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild,
+                        length=max(10**6, items_needed(cfg, world_size)))
 
 
 def _tuples(d: dict) -> dict:
@@ -105,6 +123,72 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda requested but no CUDA device is available")
     return torch.device(name)
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in a data-parallel run: torchrun's RANK, WORLD_SIZE and LOCAL_RANK."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that writes the run directory, validates and shows progress."""
+        return self.rank == 0
+
+    @classmethod
+    def from_env(cls) -> DistInfo:
+        """Read torchrun's environment; a plain `k3dn train` (no WORLD_SIZE) is the single process."""
+        info = cls(*(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0))))
+        if info.world_size < 1 or not 0 <= info.rank < info.world_size:
+            raise ValueError(f"RANK {info.rank} is not in [0, WORLD_SIZE={info.world_size})")
+        return info
+
+
+def init_distributed(device: str) -> DistInfo:
+    """Join the data-parallel run torchrun started, if any: the process group over env:// (NCCL when
+    `device` resolves to CUDA, each process on cuda:LOCAL_RANK; gloo on CPU). A single process (no
+    WORLD_SIZE, or 1) gets DistInfo() and no process group. Pair with `close_distributed`."""
+    info = DistInfo.from_env()
+    if info.world_size == 1:
+        return info
+    import torch.distributed as dist
+
+    cuda = resolve_device(device).type == "cuda"
+    if cuda:
+        torch.cuda.set_device(info.local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return info
+
+
+def close_distributed() -> None:
+    """Destroy the process group `init_distributed` created (no-op in a single process)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class StepItems:
+    """The dataset indices rank `rank` of `world` reads, in order, for global steps [start, stop).
+
+    Global step s covers items [s*B*W, (s+1)*B*W); rank r takes the contiguous B items from s*B*W + r*B.
+    With W = 1 this is range(start*B, stop*B), the single-process order.
+    """
+
+    def __init__(self, start: int, stop: int, batch: int, rank: int = 0, world: int = 1) -> None:
+        self.start, self.stop, self.batch, self.rank, self.world = start, stop, batch, rank, world
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start) * self.batch
+
+    def __iter__(self) -> Iterator[int]:
+        b, w = self.batch, self.world
+        return itertools.chain.from_iterable(range(s * b * w + self.rank * b, s * b * w + (self.rank + 1) * b)
+                                             for s in range(self.start, self.stop))
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:
@@ -156,14 +240,40 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return groups
 
 
+class _TrainPass(torch.nn.Module):
+    """`model.deblur_and_reblur` as a forward(): DistributedDataParallel synchronises the gradients of
+    what runs through its wrapped module's forward only."""
+
+    def __init__(self, model: PairRestorer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor,
+                sharp: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.model.deblur_and_reblur(left, right, sharp)
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, dataset, eval_set: list[dict] | None = None) -> None:
+    """Trains `build_model(cfg)` on `dataset`, validating on `eval_set` (numpy items) if given.
+
+    `dist` places this process in a data-parallel run (`init_distributed`; default: the single process);
+    `run_info` is added to config.json (e.g. which data the run trained and validated on).
+    """
+
+    def __init__(self, cfg: TrainConfig, dataset, eval_set: list[dict] | None = None,
+                 dist: DistInfo | None = None, run_info: dict | None = None) -> None:
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {cfg.precision!r}; choose from {PRECISIONS}")
         if cfg.reblur_every < 1:
             raise ValueError(f"reblur_every must be >= 1, got {cfg.reblur_every}")
         self.cfg = cfg
+        self.dist = dist or DistInfo()
         self.device = resolve_device(cfg.device)
+        if self.dist.world_size > 1:
+            if not torch.distributed.is_initialized():
+                raise ValueError("a data-parallel Trainer needs the process group: call init_distributed first")
+            if self.device.type == "cuda":
+                self.device = torch.device("cuda", self.dist.local_rank)
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg).to(self.device)
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -178,14 +288,20 @@ class Trainer:
         self.out = Path(cfg.out)
         self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.last_diagnostics: dict | None = None
+        self.run_info = run_info or {}
+        self._ddp: torch.nn.Module | None = None
 
     # --- state ------------------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                "scheduler": self.sched.state_dict(), "step": self.step, "best_psnr": self.best_psnr,
-                "train_config": json.dumps(asdict(self.cfg))}
+        state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                 "scheduler": self.sched.state_dict(), "step": self.step, "best_psnr": self.best_psnr,
+                 "train_config": json.dumps(asdict(self.cfg))}
+        if self.dist.world_size > 1:  # the data order depends on it (StepItems)
+            state["world_size"] = self.dist.world_size
+        return state
 
     def save_checkpoint(self) -> None:
+        """last.pt and last.safetensors (the unwrapped model's weights); call on rank 0 only."""
         self.out.mkdir(parents=True, exist_ok=True)
         tmp = self.out / "last.pt.tmp"
         torch.save(self.state(), tmp)
@@ -201,7 +317,8 @@ class Trainer:
                 and source.config.psf_gain != self.model.config.psf_gain:
             if self.model.config.psf_gain != "multiply":
                 raise WeightsError(f"--init {weights}: cannot convert psf_gain {source.config.psf_gain!r} to "
-                                   f"{self.model.config.psf_gain!r}; train with --set psf_gain={source.config.psf_gain}")
+                                   f"{self.model.config.psf_gain!r}; "
+                                   f"train with --set psf_gain={source.config.psf_gain}")
             from .convert import to_multiply_gain
             from .diagnostics import fixed_batch
 
@@ -216,7 +333,13 @@ class Trainer:
         self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def resume(self, path: str | Path) -> None:
+        """Continue the run of checkpoint `path` (on every rank). Raises ValueError if it was trained
+        with another number of processes: its steps' items and global batch would change."""
         ckpt = torch.load(path, map_location=self.device, weights_only=True)
+        saved = int(ckpt.get("world_size", 1))
+        if saved != self.dist.world_size:
+            raise ValueError(f"{path} was trained on {saved} process(es) (global batch {saved * self.cfg.batch}); "
+                             f"resume it with {saved}, not {self.dist.world_size} (or start anew with --init)")
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         self.sched.load_state_dict(ckpt["scheduler"])
@@ -236,7 +359,7 @@ class Trainer:
                                       for k in ("left", "right", "sharp", "blurry"))
         reblur = cfg.reblur_weight > 0 and self.step % cfg.reblur_every == 0
         with self.autocast():
-            restored, reblurred = self.model.deblur_and_reblur(left, right, sharp if reblur else None)
+            restored, reblurred = self.train_pass()(left, right, sharp if reblur else None)
         restored = restored.float()
         reblurred = None if reblurred is None else reblurred.float()
         losses = k3dn_loss(restored, sharp, reblurred, blurry, cfg.reblur_weight, cfg.freq_weight)
@@ -252,10 +375,47 @@ class Trainer:
         self.step += 1
         with torch.no_grad():
             mse = ((restored.clamp(0, 1) - sharp) ** 2).mean()
-        return {"loss": float(losses["loss"].detach()), "deblur": float(losses["deblur"]),
-                "reblur": float(losses["reblur"]),
+        loss, deblur, reblur_loss = losses["loss"].detach(), losses["deblur"], losses["reblur"]
+        if self.dist.world_size > 1:  # log the global batch's numbers (each rank's are means over B items)
+            loss, deblur, reblur_loss, mse = self._mean_over_ranks(loss, deblur, reblur_loss, mse)
+        return {"loss": float(loss), "deblur": float(deblur), "reblur": float(reblur_loss),
                 "psnr": float(-10 * torch.log10(mse)), "grad_norm": float(grad_norm),
                 "lr": self.sched.get_last_lr()[0]}
+
+    def train_pass(self):
+        """The training forward (left, right, sharp | None) -> (I^, B^ | None): the model's own in a single
+        process, else a DistributedDataParallel wrapper made on first use (after --init / --resume; DDP
+        broadcasts rank 0's weights then). find_unused_parameters stays off, the cheap setting: the reblur
+        branch only reuses the deblur branch's modules, so every step reaches every parameter (checked in
+        tests/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
+        step."""
+        if self.dist.world_size == 1:
+            return self.model.deblur_and_reblur
+        if self._ddp is None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._ddp = DistributedDataParallel(_TrainPass(self.model), device_ids=ids, find_unused_parameters=False)
+        return self._ddp
+
+    def _mean_over_ranks(self, *values: torch.Tensor) -> list[torch.Tensor]:
+        stacked = torch.stack([v.detach().float() for v in values])
+        torch.distributed.all_reduce(stacked)  # SUM: gloo has no AVG
+        return list(stacked / self.dist.world_size)
+
+    def check_replicas(self) -> dict:
+        """Data parallel: every rank's bit-exact checksums of the weights it would save (int64 sums of
+        the float32 bit patterns, one per state-dict tensor) compared across ranks. Returns the metrics
+        record; raises RuntimeError on every rank if a replica diverged. A collective: call on all ranks."""
+        local = torch.stack([t.detach().float().view(torch.int32).to(torch.int64).sum()
+                             for t in self.model.state_dict().values()])
+        gathered = [torch.empty_like(local) for _ in range(self.dist.world_size)]
+        torch.distributed.all_gather(gathered, local)
+        differ = [r for r, g in enumerate(gathered) if not torch.equal(g, gathered[0])]
+        if differ:
+            raise RuntimeError(f"step {self.step}: the weights of rank(s) {differ} differ from rank 0's")
+        return {"step": self.step, "replicas": self.dist.world_size, "replicas_agree": True,
+                "tensors_checked": len(local)}
 
     def autocast(self):
         """bf16 autocast of the network when cfg.precision says so (convs and matmuls in bf16; FFTs, the
@@ -277,8 +437,9 @@ class Trainer:
 
     # --- loop -------------------------------------------------------------------------------------
     def loader(self, until: int) -> DataLoader:
+        """This rank's batches of steps [self.step, until) (StepItems: B = cfg.batch items per rank)."""
         cfg = self.cfg
-        indices = range(self.step * cfg.batch, until * cfg.batch)
+        indices = StepItems(self.step, until, cfg.batch, self.dist.rank, self.dist.world_size)
         # Workers are spawned, not forked: the parent has already used OpenCV's and torch's thread
         # pools (eval set, model init), and a forked child can inherit their locks held (deadlock).
         context = "spawn" if cfg.workers > 0 else None
@@ -290,7 +451,9 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         info = {"train": asdict(self.cfg), "model": asdict(self.model.config), "git_commit": git_commit(),
                 "torch": torch.__version__, "device": str(self.device),
-                "threads": torch.get_num_threads()}
+                "threads": torch.get_num_threads()} | self.run_info
+        if self.dist.world_size > 1:
+            info |= {"world_size": self.dist.world_size, "global_batch": self.cfg.batch * self.dist.world_size}
         (self.out / "config.json").write_text(json.dumps(info, indent=2))
         if not (self.out / "init.pt").exists():
             torch.save(self.init_state, self.out / "init.pt")
@@ -300,15 +463,20 @@ class Trainer:
             f.write(json.dumps(record) + "\n")
 
     def fit(self, progress: bool = True, until: int | None = None) -> None:
-        """Train to step `until` (default: cfg.steps; the LR schedule always spans cfg.steps)."""
+        """Train to step `until` (default: cfg.steps; the LR schedule always spans cfg.steps). In a
+        data-parallel run every rank calls it; rank 0 alone writes, validates and shows progress."""
         cfg = self.cfg
         until = cfg.steps if until is None else min(until, cfg.steps)
-        self.write_run_info()
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not progress, dynamic_ncols=True, desc="train")
+        main = self.dist.is_main
+        if main:
+            self.write_run_info()
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (progress and main), dynamic_ncols=True,
+                   desc="train")
         t_last = time.perf_counter()
         start = time.time()
         for batch in self.loader(until):
-            diagnose = bool(cfg.diag_every) and (self.step + 1) % cfg.diag_every == 0
+            # Diagnostics read rank 0's (already averaged) gradients and run no backward: ranks stay in step.
+            diagnose = main and bool(cfg.diag_every) and (self.step + 1) % cfg.diag_every == 0
             stats = self.train_step(batch, diagnose=diagnose)
             if diagnose:
                 with open(self.out / "diagnostics.jsonl", "a") as f:
@@ -318,9 +486,9 @@ class Trainer:
             t_last = now
             bar.update(1)
             bar.set_postfix(loss=f"{stats['loss']:.4f}", psnr=f"{stats['psnr']:.2f}", s=f"{stats['step_s']:.2f}")
-            if self.step % cfg.log_every == 0:
+            if main and self.step % cfg.log_every == 0:
                 self.log({"step": self.step, "time": time.time() - start, **stats})
-            if self.eval_set and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
+            if main and self.eval_set and (self.step % cfg.val_every == 0 or self.step == cfg.steps):
                 val = self.validate()
                 self.log({"step": self.step, **val})
                 bar.write(f"step {self.step}: val PSNR {val['val_psnr']:.2f} dB (input {val['val_input_psnr']:.2f})")
@@ -329,5 +497,12 @@ class Trainer:
                     save_weights(self.model, self.out / "best.safetensors",
                                  {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}"})
             if self.step % cfg.ckpt_every == 0 or self.step == until:
-                self.save_checkpoint()
+                if self.dist.world_size > 1:
+                    record = self.check_replicas()
+                    if main:
+                        self.log(record)
+                if main:
+                    self.save_checkpoint()
         bar.close()
+        if self.dist.world_size > 1:
+            torch.distributed.barrier()  # every rank returns once rank 0 has written the last checkpoint

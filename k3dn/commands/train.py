@@ -1,4 +1,8 @@
-"""`k3dn train`: train K3DN (or the U-Net baseline) on synthesized DP data, resumable."""
+"""`k3dn train`: train K3DN (or the U-Net baseline) on synthesized DP data, resumable.
+
+Under torchrun (`torchrun --nproc_per_node W -m k3dn train ...`) it trains data parallel: --batch B
+per process, a global batch of B x W (k3dn/train.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..cli import UserError
-from ..train import BLUR_SPACES, TrainConfig
+from ..train import BLUR_SPACES, DistInfo, TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variant", default=d.variant, help="tiny | lightweight | large")
     parser.add_argument("--arch", default=d.arch, choices=["k3dn", "unet"], help="k3dn, or the U-Net baseline")
     parser.add_argument("--steps", type=int, default=d.steps)
-    parser.add_argument("--batch", type=int, default=d.batch)
+    parser.add_argument("--batch", type=int, default=d.batch,
+                        help="items per process and step; under torchrun the global batch is B x processes")
     parser.add_argument("--patch", type=int, default=d.patch, help="square training patch size (multiple of 16)")
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--reblur-weight", type=float, default=d.reblur_weight,
@@ -40,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (default: torch's choice; 1 on a machine shared with other jobs)")
-    parser.add_argument("--val-every", type=int, default=d.val_every)
+    parser.add_argument("--val-every", type=int, default=d.val_every, help="validate every this many steps (0: never)")
     parser.add_argument("--diag-every", type=int, default=d.diag_every,
                         help="write training diagnostics to OUT/diagnostics.jsonl every this many steps (0: never)")
     parser.add_argument("--report", default=None, metavar="RUN|WEIGHTS",
@@ -103,9 +108,26 @@ def report(path: str, seed: int) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def refuse_real_dp(flag: str, path: str | None) -> None:
+    """UserError if `path` is the real-dp validation set, which no training may read (k3dn/realdp.py)."""
+    from ..realdp import is_real_dp
+
+    if path is not None and is_real_dp(path):
+        raise UserError(f"{flag} {path} is the real-dp validation set: it must never be trained on")
+
+
+def training_data(args: argparse.Namespace, cfg: TrainConfig, world_size: int, validate: bool):
+    """(training set, validation items, what config.json records about them). The validation items are
+    built only if `validate` (rank 0, --val-every > 0); a simulated run records nothing extra."""
     from ..data import make_eval_set
-    from ..train import Trainer, build_dataset
+    from ..train import build_dataset
+
+    val = make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)) if validate else []
+    return build_dataset(cfg, args.data, world_size), val, {}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import close_distributed, init_distributed
 
     if args.threads is not None:
         if args.threads <= 0:
@@ -119,11 +141,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--diag-every must be >= 0, got {args.diag_every}")
     if args.steps <= 0 or args.batch <= 0:
         raise UserError("--steps and --batch must be positive")
-    if args.data is not None:
-        from ..realdp import is_real_dp
-
-        if is_real_dp(args.data):
-            raise UserError(f"--data {args.data} is the real-dp validation set: it must never be trained on")
+    if args.val_every < 0:
+        raise UserError(f"--val-every must be >= 0, got {args.val_every}")
+    refuse_real_dp("--data", args.data)
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
@@ -138,13 +158,30 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--resume: no checkpoint at {ckpt}")
     if not args.resume and ckpt.exists():
         raise UserError(f"{ckpt} exists; pass --resume to continue that run or choose another --out")
-    try:
-        trainer = Trainer(cfg, build_dataset(cfg, args.data),
-                          make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)))
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
     if args.init and args.resume:
         raise UserError("--init and --resume exclude each other")
+    try:
+        dist = init_distributed(cfg.device)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    try:
+        return train(args, cfg, dist, ckpt)
+    finally:
+        close_distributed()
+
+
+def train(args: argparse.Namespace, cfg: TrainConfig, dist: DistInfo, ckpt: Path) -> int:
+    """Build the trainer on this rank (every rank loads --init / --resume), then fit."""
+    from ..train import Trainer
+
+    say = print if dist.is_main else (lambda *_: None)
+    try:
+        data, val, info = training_data(args, cfg, dist.world_size, dist.is_main and cfg.val_every > 0)
+        trainer = Trainer(cfg, data, val, dist=dist, run_info=info)
+        if args.resume:
+            trainer.resume(ckpt)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
     if args.init:
         from ..weights_io import WeightsError
 
@@ -152,10 +189,11 @@ def run(args: argparse.Namespace) -> int:
             trainer.init_from(args.init)
         except WeightsError as exc:
             raise UserError(str(exc)) from exc
-        print(f"initialized from {args.init}")
+        say(f"initialized from {args.init}")
     if args.resume:
-        trainer.resume(ckpt)
-        print(f"resumed {args.out} at step {trainer.step}")
-    print(f"training {cfg.arch}/{cfg.variant} on {trainer.device} for {cfg.steps} steps -> {args.out}")
+        say(f"resumed {args.out} at step {trainer.step}")
+    where = f"{dist.world_size} processes ({trainer.device.type}), global batch {cfg.batch * dist.world_size}" \
+        if dist.world_size > 1 else str(trainer.device)
+    say(f"training {cfg.arch}/{cfg.variant} on {where} for {cfg.steps} steps -> {args.out}")
     trainer.fit()
     return 0
