@@ -1,7 +1,9 @@
-"""`k3dn train`: train K3DN (or the U-Net baseline) on synthesized DP data, resumable.
+"""`k3dn train`: train K3DN (or the U-Net baseline) on synthesized DP data or DPDD, resumable.
 
 Under torchrun (`torchrun --nproc_per_node W -m k3dn train ...`) it trains data parallel: --batch B
-per process, a global batch of B x W (k3dn/train.py).
+per process, a global batch of B x W (k3dn/train.py). With `--dpdd ROOT` it trains on random crops of
+the Canon DPDD training pairs and validates on fixed crops of DPDD's val split when ROOT has one (else,
+and when training on the val split itself, on the synthetic eval set).
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print diagnostics instead of training: of a run directory (its diagnostics.jsonl), "
                              "or measured now on a weights file (one step's gradients on a fixed simulated batch)")
     parser.add_argument("--data", default=None, help="optional folder of all-in-focus images to mix in")
+    parser.add_argument("--dpdd", default=None, metavar="ROOT",
+                        help="train on the Canon DPDD pairs (dd_dp_dataset_png or its parent) instead of simulated "
+                             "ones (--data, --blur-space, --mild-prob, --soft-mild do not apply): random --patch "
+                             "crops; validates on DPDD val crops if ROOT has a val split, else on the synthetic set")
+    parser.add_argument("--dpdd-split", default="train", choices=["train", "val"],
+                        help="the DPDD split to train on (never test: it is the benchmark)")
+    parser.add_argument("--dpdd-flip", action=argparse.BooleanOptionalAction, default=True,
+                        help="mirror half of the DPDD crops, swapping the left and right views (keeps the DP sign)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -116,14 +126,68 @@ def refuse_real_dp(flag: str, path: str | None) -> None:
         raise UserError(f"{flag} {path} is the real-dp validation set: it must never be trained on")
 
 
+def dpdd_val_items(root: str, cfg: TrainConfig) -> list[dict] | None:
+    """Fixed validation crops of DPDD's val split (cfg.val_n images spread over the split, one
+    cfg.val_size crop each, drawn from the eval seed, no mirror), or None if `root` has no val split."""
+    import numpy as np
+
+    from ..data import DPDDDataset
+    from ..data.datasets import EVAL_SEED
+
+    try:
+        val = DPDDDataset(root, "val", patch=cfg.val_size, seed=EVAL_SEED, as_numpy=True, flip=False)
+    except FileNotFoundError:
+        return None
+    picks = np.unique(np.linspace(0, len(val) - 1, min(cfg.val_n, len(val))).round().astype(int))
+    try:
+        return [val[int(i)] for i in picks]
+    except ValueError as exc:
+        raise ValueError(f"val split ({cfg.val_size} px validation crops): {exc}") from exc
+
+
 def training_data(args: argparse.Namespace, cfg: TrainConfig, world_size: int, validate: bool):
     """(training set, validation items, what config.json records about them). The validation items are
     built only if `validate` (rank 0, --val-every > 0); a simulated run records nothing extra."""
     from ..data import make_eval_set
-    from ..train import build_dataset
+    from ..train import build_dataset, items_needed
 
-    val = make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)) if validate else []
-    return build_dataset(cfg, args.data, world_size), val, {}
+    def synthetic() -> list[dict]:
+        return make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)) if validate else []
+
+    if args.dpdd is None:
+        return build_dataset(cfg, args.data, world_size), synthetic(), {}
+    from ..data import DPDDDataset
+
+    try:
+        data = DPDDDataset(args.dpdd, args.dpdd_split, patch=cfg.patch, seed=cfg.seed,
+                           length=items_needed(cfg, world_size), flip=args.dpdd_flip)
+        data[0]  # read one item now: unreadable PNGs, mismatched sizes or a too large --patch fail here
+        val = dpdd_val_items(args.dpdd, cfg) if validate and args.dpdd_split != "val" else None
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(f"--dpdd {args.dpdd}: {exc}") from exc
+    if not validate:
+        note = "none"
+    elif val is not None:
+        note = f"DPDD val split: {len(val)} crops of {cfg.val_size} px"
+    else:
+        val = synthetic()
+        note = f"synthetic eval set: {len(val)} pairs of {cfg.val_size} px"
+    return data, val or [], {"data": data.describe(), "val": note}
+
+
+def check_same_data(out: str, info: dict) -> None:
+    """--resume: UserError unless the run's config.json names the same training data as now (a DPDD run
+    resumes with the same --dpdd split, patch, flip and seed; the folder may have moved)."""
+    import json
+
+    def data(d: dict | None) -> dict | None:
+        return None if d is None else {k: v for k, v in d.items() if k != "dpdd"}
+
+    config = Path(out) / "config.json"
+    before = json.loads(config.read_text()).get("data") if config.is_file() else None
+    if data(before) != data(info.get("data")):
+        raise UserError(f"--resume: {out} trained on {before or 'simulated pairs'}, not on "
+                        f"{info.get('data') or 'simulated pairs'}; pass the same data options")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
     if args.val_every < 0:
         raise UserError(f"--val-every must be >= 0, got {args.val_every}")
     refuse_real_dp("--data", args.data)
+    refuse_real_dp("--dpdd", args.dpdd)
+    if args.dpdd is not None and (args.data is not None or args.mild_prob or args.soft_mild):
+        raise UserError("--data, --mild-prob and --soft-mild shape simulated pairs; --dpdd trains on real ones")
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
@@ -177,6 +244,8 @@ def train(args: argparse.Namespace, cfg: TrainConfig, dist: DistInfo, ckpt: Path
     say = print if dist.is_main else (lambda *_: None)
     try:
         data, val, info = training_data(args, cfg, dist.world_size, dist.is_main and cfg.val_every > 0)
+        if args.resume:
+            check_same_data(args.out, info)
         trainer = Trainer(cfg, data, val, dist=dist, run_info=info)
         if args.resume:
             trainer.resume(ckpt)
