@@ -26,13 +26,10 @@ Run directory layout:
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import os
 import subprocess
 import time
-from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,6 +41,7 @@ from tqdm import tqdm
 
 from .baseline import UNetBaseline
 from .config import K3DNConfig
+from .distributed import DistInfo, StepItems, resolve_device
 from .losses import k3dn_loss
 from .metrics import psnr
 from .model import K3DN, PairRestorer
@@ -115,80 +113,6 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None, world_si
 
 def _tuples(d: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but no CUDA device is available")
-    return torch.device(name)
-
-
-@dataclass(frozen=True)
-class DistInfo:
-    """This process's place in a data-parallel run: torchrun's RANK, WORLD_SIZE and LOCAL_RANK."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        """Rank 0: the one process that writes the run directory, validates and shows progress."""
-        return self.rank == 0
-
-    @classmethod
-    def from_env(cls) -> DistInfo:
-        """Read torchrun's environment; a plain `k3dn train` (no WORLD_SIZE) is the single process."""
-        info = cls(*(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0))))
-        if info.world_size < 1 or not 0 <= info.rank < info.world_size:
-            raise ValueError(f"RANK {info.rank} is not in [0, WORLD_SIZE={info.world_size})")
-        return info
-
-
-def init_distributed(device: str) -> DistInfo:
-    """Join the data-parallel run torchrun started, if any: the process group over env:// (NCCL when
-    `device` resolves to CUDA, each process on cuda:LOCAL_RANK; gloo on CPU). A single process (no
-    WORLD_SIZE, or 1) gets DistInfo() and no process group. Pair with `close_distributed`."""
-    info = DistInfo.from_env()
-    if info.world_size == 1:
-        return info
-    import torch.distributed as dist
-
-    cuda = resolve_device(device).type == "cuda"
-    if cuda:
-        torch.cuda.set_device(info.local_rank)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
-    return info
-
-
-def close_distributed() -> None:
-    """Destroy the process group `init_distributed` created (no-op in a single process)."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
-class StepItems:
-    """The dataset indices rank `rank` of `world` reads, in order, for global steps [start, stop).
-
-    Global step s covers items [s*B*W, (s+1)*B*W); rank r takes the contiguous B items from s*B*W + r*B.
-    With W = 1 this is range(start*B, stop*B), the single-process order.
-    """
-
-    def __init__(self, start: int, stop: int, batch: int, rank: int = 0, world: int = 1) -> None:
-        self.start, self.stop, self.batch, self.rank, self.world = start, stop, batch, rank, world
-
-    def __len__(self) -> int:
-        return max(0, self.stop - self.start) * self.batch
-
-    def __iter__(self) -> Iterator[int]:
-        b, w = self.batch, self.world
-        return itertools.chain.from_iterable(range(s * b * w + self.rank * b, s * b * w + (self.rank + 1) * b)
-                                             for s in range(self.start, self.stop))
 
 
 def lr_factor(step: int, cfg: TrainConfig) -> float:

@@ -191,7 +191,7 @@ def check_same_data(out: str, info: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import close_distributed, init_distributed
+    from ..distributed import close_distributed, init_distributed
 
     if args.threads is not None:
         if args.threads <= 0:
