@@ -14,7 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("k3dn.commands.info", "parameters and MACs of each variant beside the paper's"),
     "synth": ("k3dn.commands.synth", "write simulated dual-pixel samples (16-bit PNG) and a preview montage"),
-    "train": ("k3dn.commands.train", "train K3DN (or the U-Net baseline) on simulated DP data, resumable"),
+    "train": ("k3dn.commands.train", "train K3DN or the U-Net on simulated DP data or DPDD (resumable, torchrun)"),
     "deblur": ("k3dn.commands.deblur", "deblur a DP pair (8/16-bit PNG or TIFF, any size)"),
     "eval": ("k3dn.commands.evaluate", "PSNR/SSIM/RMSE_rel/MAE table (paper Table 1 shape) on an eval set"),
     "demo": ("k3dn.commands.demo", "deblur a simulated DP capture of a held-out photo with the shipped weights"),
