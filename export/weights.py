@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 import k3dn
-from k3dn.config import K3DNConfig
 from k3dn.model import K3DN
-from k3dn.weights_io import state_sha256
+from k3dn.weights_io import LEGACY_PSF_GAIN, load_weights, read_weights, state_sha256
 
 from .common import path_sha256
 
@@ -41,29 +39,18 @@ def shipped_weights(variant: str) -> Path | None:
 def load_model(variant: str = "tiny", weights: str | Path | None = None) -> tuple[K3DN, dict]:
     """(model in eval mode, weights description for the sidecar).
 
-    weights: a safetensors state dict (its metadata 'config', if any, gives the architecture), else the
-    shipped weights of `variant`, else `random_model(variant, 0)` ("random-seed-0").
+    weights: a safetensors state dict, loaded by `k3dn.weights_io.load_weights` (the one loader: its metadata
+    'config' gives the architecture, a file from before `psf_gain` existed runs the legacy "divide" gain); a
+    file without a config loads into `variant`'s architecture. Default: the shipped weights of `variant`, else
+    `random_model(variant, 0)` ("random-seed-0").
     """
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     path = Path(weights) if weights else shipped_weights(variant)
     if path is None:
         model = random_model(variant, 0)
         return model, {"source": "random-seed-0", "state_sha256": state_sha256(model)}
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
-    with safe_open(str(path), framework="pt") as f:
-        meta = dict(f.metadata() or {})
-    if "config" in meta:
-        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(meta["config"]).items()}
-        model = K3DN(K3DNConfig(**cfg))
-    else:
-        model = k3dn.create(variant)
-    try:
-        model.load_state_dict(load_file(str(path)), strict=True)
-    except RuntimeError as exc:
-        raise ValueError(f"{path} does not match the {model.config.name} model: {str(exc).splitlines()[0]}") from exc
-    model.eval()
+    _, meta = read_weights(path)
+    model = load_weights(path, None if "config" in meta else k3dn.create(variant, psf_gain=LEGACY_PSF_GAIN))
     source = f"shipped:k3dn/weights/{path.name}" if weights is None else str(path)
     return model, {"source": source, "file_sha256": path_sha256(path), "state_sha256": state_sha256(model)}

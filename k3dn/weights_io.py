@@ -97,11 +97,16 @@ def load_pretrained(name: str = "tiny") -> K3DN:
 
 
 def state_sha256(model: torch.nn.Module) -> str:
-    """sha256 over the state dict (sorted names, float32 bytes): identifies weights however they were stored."""
+    """sha256 over the state dict (sorted names, float32 bytes) and the model's config: identifies the function
+    whatever file it was stored in. The config is part of it because one state dict runs differently under
+    another config (psf_gain "divide" vs "multiply": the same tensors, outputs 0.04 apart)."""
     h = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    config = getattr(model, "config", None)
+    if config is not None:
+        h.update(json.dumps(asdict(config), sort_keys=True).encode())
     return h.hexdigest()
 
 

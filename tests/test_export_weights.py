@@ -47,3 +47,26 @@ def test_weights_file_is_loaded_strictly_with_its_config(tmp_path) -> None:
         load_model("tiny", bare)
     with pytest.raises(FileNotFoundError):
         load_model("tiny", tmp_path / "missing.safetensors")
+
+
+def test_export_loads_the_function_k3dn_loads(tmp_path) -> None:
+    """Regression: export.weights once built its own model from the file's config and defaulted psf_gain to the
+    new "multiply", while k3dn.weights_io ran the shipped (legacy) file as "divide": every export and int8
+    artifact computed another function (0.037 max |diff|, 46 dB) and passed parity against that same model."""
+    from k3dn.weights_io import load_pretrained, load_weights
+
+    legacy = random_model("tiny", 5, widths=(16, 32, 64), feat_channels=64, num_kernels=64, psf_gain="divide")
+    cfg = {k: v for k, v in asdict(legacy.config).items() if k != "psf_gain"}  # a file from before psf_gain
+    path = tmp_path / "legacy.safetensors"
+    save_file({k: v.contiguous() for k, v in legacy.state_dict().items()}, str(path),
+              metadata={"config": json.dumps(cfg)})
+    model, info = load_model("tiny", path)
+    assert model.config.psf_gain == load_weights(path).config.psf_gain == "divide"
+    x, y = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x, y), legacy(x, y))
+    as_multiply = random_model("tiny", 5, widths=(16, 32, 64), feat_channels=64, num_kernels=64, psf_gain="multiply")
+    assert info["state_sha256"] != state_sha256(as_multiply), "the hash tells the two functions apart"
+    if shipped_weights("tiny") is not None:
+        shipped, _ = load_model("tiny")
+        assert shipped.config == load_pretrained("tiny").config
