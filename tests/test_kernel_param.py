@@ -12,7 +12,7 @@ import k3dn
 from k3dn.convert import to_multiply_gain
 from k3dn.data import TrainDataset
 from k3dn.kernels import KernelSet, soft_bound, soft_bound_inverse
-from k3dn.weights_io import PRETRAINED, read_weights
+from k3dn.weights_io import load_weights, read_weights
 
 LOG_MIN = math.log(0.05)
 
@@ -36,10 +36,28 @@ def test_a_fresh_kernel_set_starts_where_its_bound_has_slope() -> None:
     assert float((slope < 1e-2).float().mean()) < 0.05, f"{float((slope < 1e-2).float().mean()):.3f} of entries flat"
 
 
-def test_the_first_shipped_file_loads_its_exact_kernel_spectrum() -> None:
-    state, _ = read_weights(PRETRAINED["tiny"])
-    assert "kernels.w_re" in state, "the shipped file is no longer the legacy one: retire this test"
-    model = k3dn.load_pretrained("tiny")
+def _legacy_file(path) -> str:
+    """A file in the first shipped format: sigmoid logits `kernels.w_re` (clamped as that init was), and a
+    config written before psf_gain existed (so it runs "divide")."""
+    import json
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = k3dn.create("tiny", psf_gain="divide")
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "kernels.log_mag"}
+    state["kernels.w_re"] = (3 * torch.randn(model.kernels.log_mag.shape)).clamp(math.log(1e-4 / (1 - 1e-4)),
+                                                                                 math.log(0.98 / 0.02))
+    cfg = {k: v for k, v in asdict(model.config).items() if k != "psf_gain"}
+    save_file(state, str(path), metadata={"config": json.dumps(cfg), "format": "k3dn-weights-v1", "arch": "k3dn"})
+    return str(path)
+
+
+def test_a_first_format_file_loads_its_exact_kernel_spectrum(tmp_path) -> None:
+    path = _legacy_file(tmp_path / "legacy.safetensors")
+    state, _ = read_weights(path)
+    model = load_weights(path)
     assert model.config.psf_gain == "divide"
     from k3dn.kernels import _symmetrize
 
@@ -48,8 +66,13 @@ def test_the_first_shipped_file_loads_its_exact_kernel_spectrum() -> None:
     np.testing.assert_allclose(model.kernels.log_spectrum()[0].double().detach(), legacy, atol=1e-5)
 
 
-def test_divide_to_multiply_conversion_keeps_the_output() -> None:
-    model = k3dn.load_pretrained("tiny")
+def test_divide_to_multiply_conversion_is_exact_where_the_query_is_constant_over_space() -> None:
+    torch.manual_seed(0)
+    model = k3dn.create("tiny", psf_gain="divide").eval()
+    with torch.no_grad():  # W_r r = 0: a = softmax(W_v bias), the same at every pixel
+        model.query.w_r.weight.zero_()
+        model.query.w_r.bias.zero_()
+        torch.nn.init.normal_(model.decoder.out.weight, std=0.05)  # a head that carries the PSF path's signal
     gen = torch.Generator().manual_seed(0)
     left = torch.rand(1, 3, 64, 64, generator=gen)
     right = (left + 0.02 * torch.rand(1, 3, 64, 64, generator=gen)).clamp(0, 1)
@@ -57,9 +80,8 @@ def test_divide_to_multiply_conversion_keeps_the_output() -> None:
     assert converted.config.psf_gain == "multiply"
     with torch.no_grad():
         a, b = model(left, right), converted(left, right)
-    # Exact where N a is constant over space; the shipped model's varies by ~2 %.
-    assert float((a - b).abs().max()) < 0.02
-    assert float((a - b).abs().mean()) < 1e-3
+    assert float((a - b).abs().max()) < 1e-5
+    assert not torch.equal(model.psf.log_scale, converted.psf.log_scale), "the gain moved into the scale s'"
 
 
 def test_multiply_gain_weights_the_selected_kernel_up() -> None:
