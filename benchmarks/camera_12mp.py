@@ -63,8 +63,9 @@ def main() -> None:
     if args.tile == "auto":  # the 12 MP frame's own tile, also for the small warm-up frame
         from k3dn.camera.deblurrer import DEFAULT_OVERLAP
         from k3dn.camera.tiling import fit_tile
+        from k3dn.commands.deblur import AUTO_MAX_TILE
 
-        args.tile = str(fit_tile(3008, 4000, DEFAULT_OVERLAP))
+        args.tile = str(fit_tile(3008, 4000, DEFAULT_OVERLAP, max_tile=AUTO_MAX_TILE))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         left, right = make_pair(tmp)

@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--threads", type=int, default=None, help="runtime threads (default: the runtime's own)")
     run.add_argument("--tile", type=_tile_arg, default=None,
                      help="tile size in pixels, a multiple of 16 (default 512; an artifact's own size with --model), "
-                          "or auto: the tile (<= 1280 px) whose grid computes the fewest pixels for the first frame "
-                          "(4000x3000: 1072, 12 tiles instead of 70), exported once per size")
+                          "or auto: the tile (<= 704 px) whose grid computes the fewest pixels for the first frame "
+                          "(4000x3000: 688, 35 tiles instead of 70), exported once per size")
     run.add_argument("--overlap", type=int, default=None, help="tile overlap, multiple of 16 (default 96)")
     run.add_argument("--max-pixels", type=float, default=None, help="largest view accepted, in pixels (200e6)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -73,6 +73,12 @@ def _tile_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a number of pixels or auto, got {text!r}") from None
 
 
+# Largest tile `--tile auto` picks. Peak RSS grows with the tile: a 4000x3000 frame through ExecuTorch took 1.58 GB
+# (fp32) / 1.30 GB (int8) with 512-px tiles, 2.31 / 1.70 GB with 688 and 4.37 / 2.86 GB with 1072
+# (benchmarks/camera_12mp.py), against the camera pipeline's 2 GB budget.
+AUTO_MAX_TILE = 704
+
+
 def resolve_tile(args: argparse.Namespace, frame: tuple[int, int]) -> None:
     """Replace --tile auto by the tile size that fits `frame` (H, W) best (camera.tiling.fit_tile)."""
     if args.tile != "auto":
@@ -84,7 +90,7 @@ def resolve_tile(args: argparse.Namespace, frame: tuple[int, int]) -> None:
 
     h, w = (v + (-v) % STRIDE for v in frame)
     try:
-        args.tile = fit_tile(h, w, DEFAULT_OVERLAP if args.overlap is None else args.overlap)
+        args.tile = fit_tile(h, w, DEFAULT_OVERLAP if args.overlap is None else args.overlap, max_tile=AUTO_MAX_TILE)
     except ValueError as exc:
         raise UserError(f"--tile auto: {exc}") from exc
 
