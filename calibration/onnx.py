@@ -60,8 +60,6 @@ class OnnxInt8(Recipe):
     requires = ("onnx", "onnxscript", "onnxruntime", "onnxsim")
     scheme = ("onnxruntime quantize_static, QDQ: int8 weights per-channel symmetric, uint8 activations per-tensor "
               "affine (MinMax; U8S8, the format ORT's CPU kernels fuse into QLinearConv/QLinearMul/...)")
-    calibrate_method = "MinMax"  # an onnxruntime.quantization.CalibrationMethod name
-    calib_options: dict = {}  # its extra_options (e.g. CalibPercentile)
 
     def __init__(self, lowered, size) -> None:
         super().__init__(lowered, size)
@@ -97,10 +95,9 @@ class OnnxInt8(Recipe):
         exclude = sorted(n for n, layer in self.node_layers.items() if layer in keep)
         quantize_static(
             str(self.fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod[self.calibrate_method],
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
             nodes_to_exclude=exclude, calibration_cache_path=str(self.cache),
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True, **self.calib_options},
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
         return out
 
