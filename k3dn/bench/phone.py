@@ -190,7 +190,7 @@ def phone_rows(args, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: flo
     device = device_info(props, args.adb_cpu_mask, threads) if props else {"name": serial}
     out = []
     for size in sizes:
-        artifacts = ArtifactSet(cache, args.variant, size, args.weights, getattr(args, "calib", None))
+        artifacts = ArtifactSet(cache, args.variant, size, args.weights, args.calib)
         for key in keys:
             backend, precision = row_info(key)
             r = Result(key, ROW_LABELS[key], backend, precision, size, threads=threads, device=device,

@@ -14,7 +14,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..cli import UserError
-from ..train import BLUR_SPACES, DistInfo, TrainConfig
+from ..distributed import DistInfo
+from ..train import BLUR_SPACES, TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
