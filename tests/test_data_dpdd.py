@@ -45,6 +45,16 @@ def test_reads_the_canon_layout_losslessly(tmp_path: Path) -> None:
     assert torch.equal(tensors["right"], torch.from_numpy(written["1P0A2420"]["right"]).permute(2, 0, 1))
 
 
+def test_reads_upper_case_png_suffixes(tmp_path: Path) -> None:
+    # cameras and some archive tools write NAME.PNG: the reader lists them and must open them by that name
+    written = make_dpdd(tmp_path)
+    for png in (tmp_path / "dd_dp_dataset_png").glob("test_*/*/*.png"):
+        png.rename(png.with_suffix(".PNG"))
+    item = DPDDDataset(tmp_path, split="test", as_numpy=True)[1]
+    assert item["name"] == "1P0A2420"
+    assert np.array_equal(item["sharp"], written["1P0A2420"]["sharp"])
+
+
 def test_random_crops_are_seeded_and_swap_views_when_mirrored(tmp_path: Path) -> None:
     written = make_dpdd(tmp_path, split="train")
     ds = DPDDDataset(tmp_path, split="train", patch=32, seed=1, as_numpy=True)

@@ -73,7 +73,10 @@ class DPDDDataset(Dataset):
         missing = [str(d) for d in self.dirs.values() if not d.is_dir()]
         if missing:
             raise FileNotFoundError(f"not a DPDD folder ({self.root}): missing {', '.join(missing)}")
-        stems = {key: {p.stem for p in d.iterdir() if p.suffix.lower() == ".png"} for key, d in self.dirs.items()}
+        # stem -> file name per folder: the suffix may be .png or .PNG, and the file is opened by its real name
+        self.files = {key: {p.stem: p.name for p in d.iterdir() if p.suffix.lower() == ".png"}
+                      for key, d in self.dirs.items()}
+        stems = {key: set(files) for key, files in self.files.items()}
         common = set.intersection(*stems.values())
         extra = {key: sorted(s - common)[:3] for key, s in stems.items() if s - common}
         if extra:
@@ -103,11 +106,12 @@ class DPDDDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         name = self.image_name(index)
-        arrays: dict = {key: read_image(d / f"{name}.png")[0] for key, d in self.dirs.items()}
+        arrays: dict = {key: read_image(d / self.files[key][name])[0] for key, d in self.dirs.items()}
         h, w = arrays["left"].shape[:2]
         for key, arr in arrays.items():
             if arr.shape[:2] != (h, w):
-                raise ValueError(f"{self.dirs[key] / name}.png: size {arr.shape[:2]} differs from the left view {h, w}")
+                raise ValueError(f"{self.dirs[key] / self.files[key][name]}: size {arr.shape[:2]} differs from the "
+                                 f"left view {h, w}")
         if self.patch is not None:
             rng = np.random.default_rng([self.seed, index])
             p = self.patch
