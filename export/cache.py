@@ -73,12 +73,15 @@ def _valid(path: Path, state_sha256: str, calib_pairs: int | None) -> bool:
 
 def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights: str | Path | None = None,
                     progress: Callable[[str], None] = print, cache_dir: Path | None = None,
-                    calib_pairs: int = CALIB_PAIRS, build: bool = True, variant: str = "tiny") -> Path:
+                    calib_pairs: int = CALIB_PAIRS, build: bool = True, variant: str = "tiny",
+                    loaded: tuple | None = None) -> Path:
     """The path of a checked artifact for these weights (default: the shipped `variant`), exported if not cached.
 
     precision: fp32 | int8 (CoreML stores fp16 / w8a16 for them), or a recipe's own name (int8-dynamic, fp16,
     w8a16). Calibrated artifacts use `calib_pairs` simulated pairs and the mix numerics.json records for these
     weights (else the recipe's default float layers). `k3dn deblur --backend` and `k3dn bench` share this cache.
+    `loaded`: `load_model(variant, weights)`'s result when the caller already has it (k3dn bench asks for a
+    dozen artifacts of the same weights; loading and hashing them each time cost ~0.5 s per row).
     Raises ArtifactError if the artifact is not cached and `build` is False, or if its export or parity check
     fails (with the pipeline's reason).
     """
@@ -86,7 +89,7 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
         raise ArtifactError(f"no exporter for backend {backend!r}; choose from {sorted(SUFFIX)}")
     if precision not in PRECISIONS:
         raise ArtifactError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    model, info = load_model(variant, weights)
+    model, info = loaded if loaded is not None else load_model(variant, weights)
     out_dir = (cache_dir or cache_root()) / "artifacts" / info["state_sha256"][:16]
     stored = STORED.get((backend, precision), precision)
     path = out_dir / artifact_name(model.config.name, size, stored, SUFFIX[backend])

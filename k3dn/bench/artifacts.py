@@ -59,20 +59,24 @@ class ArtifactSet:
     calib_n: int | None = None  # calibration pairs (None: export.cache.CALIB_PAIRS)
     progress: Callable[[str], None] = print
     folder: Path | None = None
+    _loaded: tuple | None = None  # (model, info) of the weights, loaded on the first cache lookup
 
     def get(self, backend: str, precision: str, build: bool = True) -> Path:
         """The artifact's path; raises RuntimeError saying why it is not there."""
         from export.cache import CALIB_PAIRS, SUFFIX, cached_artifact
         from export.common import artifact_name
+        from export.weights import load_model
 
         if self.folder is not None:
             given = self.folder / artifact_name(self.variant, self.size, precision, SUFFIX[backend])
             if given.exists():
                 return given
+        if self._loaded is None:
+            self._loaded = load_model(self.variant, self.weights)
         try:
             return cached_artifact(backend, precision, self.size, self.weights, progress=self.progress,
                                    cache_dir=self.cache, calib_pairs=self.calib_n or CALIB_PAIRS, build=build,
-                                   variant=self.variant)
+                                   variant=self.variant, loaded=self._loaded)
         except ArtifactError as exc:
             raise RuntimeError(str(exc)) from exc
 

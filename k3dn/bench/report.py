@@ -69,8 +69,10 @@ def profile_lines(profile: dict | None) -> str:
 def markdown(obj: dict, results: Sequence[Result], probes: Sequence[Probe]) -> str:
     """The whole report: machine, command, the table, probes, targets, profiles."""
     m = obj["machine"]
-    parts = [f"# k3dn bench — {obj['model']['variant']}, {m['cpu']} ({m['logical_cores']} logical cores), "
-             f"{obj['threads']} threads", "",
+    family = f", family {m['cpu_family']} model {m['cpu_model']}" if m.get("cpu_family") else ""
+    isa = f" [{' '.join(m['isa'])}]" if m.get("isa") else ""
+    parts = [f"# k3dn bench — {obj['model']['variant']}, {m['cpu']}{family} ({m['logical_cores']} logical cores)"
+             f"{isa}, {obj['threads']} threads", "",
              f"`{obj['command']}` — {obj['created']}; weights {obj['model']['weights']}; "
              f"{obj['model']['gmac_per_mp']:.1f} GMAC per megapixel (k3dn.complexity.count_macs); median of "
              f"{obj['runs']} runs after {obj['warmup']} warm-up runs, each runner in a fresh process.", "",

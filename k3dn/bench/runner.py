@@ -75,7 +75,7 @@ def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list
                 if backend != "torch":
                     path = artifacts.get(backend, precision, build=not args.no_build)
                     spec["path"], r.artifact = str(path), path.name
-                    r.extra["artifact_path"] = str(path)
+                    r.local_path = str(path)
                 _say(f"[{n}/{total}] {size[0]}x{size[1]} {r.name}: timing ...")
                 r.timing = measure_in_subprocess(spec)
             except Exception as exc:  # noqa: BLE001 - one row failing does not stop the others
@@ -125,6 +125,6 @@ def _profiles(results: list[Result], threads: int) -> list[dict]:
     out = []
     for r in sorted([r for r in ort if r.size == size], key=lambda r: -r.median_ms):
         _say(f"profiling {r.name} at {size[0]}x{size[1]} (onnxruntime enable_profiling) ...")
-        prof = ort_op_profile(r.extra["artifact_path"], size, threads)
+        prof = ort_op_profile(r.local_path, size, threads)
         out.append({"row": r.name, "size": list(size), **prof})
     return out

@@ -62,6 +62,7 @@ class Result:
     probe_gmac_per_s: float | None = None
     device: dict | None = None
     extra: dict = field(default_factory=dict)
+    local_path: str | None = None  # the artifact on this machine; not written out (the JSON names the file only)
 
     @property
     def median_ms(self) -> float | None:
@@ -221,15 +222,33 @@ def targets(results: list[Result], probes: list[Probe]) -> list[dict]:
     return out
 
 
+# The vector ISA extensions that decide fp32 / int8 / bf16 speed here (listed when /proc/cpuinfo has them)
+ISA_FLAGS = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16")
+
+
 def machine_info() -> dict:
-    """CPU model, cores, OS and Python of this machine."""
+    """CPU model (with family / model numbers: one "AMD EPYC" name covers generations whose fp32 throughput
+    differs ~2x), its vector ISA, cores, OS and Python of this machine."""
     import os
 
-    cpu = platform.processor() or ""
+    cpu, fields = platform.processor() or "", {}
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+            for ln in f:
+                key, sep, value = ln.partition(":")
+                if not sep:
+                    if fields:
+                        break  # the first processor's block is enough
+                    continue
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "os": f"{platform.system()} {platform.release()}",
-            "machine": platform.machine(), "python": platform.python_version()}
+    cpu = fields.get("model name", cpu)
+    out = {"cpu": cpu, "logical_cores": os.cpu_count(), "os": f"{platform.system()} {platform.release()}",
+           "machine": platform.machine(), "python": platform.python_version()}
+    if "cpu family" in fields:
+        out["cpu_family"], out["cpu_model"] = fields["cpu family"], fields.get("model")
+    flags = set(fields.get("flags", "").split())
+    if flags:
+        out["isa"] = [f for f in ISA_FLAGS if f in flags]
+    return out
