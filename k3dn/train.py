@@ -30,7 +30,7 @@ import json
 import math
 import subprocess
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .ablate import ablated
 from .baseline import UNetBaseline
 from .config import K3DNConfig
 from .distributed import DistInfo, StepItems, resolve_device
@@ -79,6 +80,7 @@ class TrainConfig:
     reblur_every: int = 1  # run the reblur branch (L_reb, Eq. 17) every this many steps; others skip it
     mild_prob: float = 0.0  # fraction of training pairs with blur radius <= data.MILD_RADIUS (in focus / phone-like)
     soft_mild: bool = False  # soften the scene of each mild pair too: soft in-focus content the model must keep
+    ablate: list = field(default_factory=list)  # K3DN parts trained switched off (k3dn.ablate keys): studies only
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -200,6 +202,11 @@ class Trainer:
                 self.device = torch.device("cuda", self.dist.local_rank)
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg).to(self.device)
+        # Training ablation: the parts stay off for the Trainer's life (hooks / attribute shadows of k3dn.ablate),
+        # so the optimizer never sees their gradients and validation scores the ablated function.
+        self._ablation = ExitStack()
+        if cfg.ablate:
+            self._ablation.enter_context(ablated(self.model, cfg.ablate))
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if cfg.channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -230,7 +237,11 @@ class Trainer:
         tmp = self.out / "last.pt.tmp"
         torch.save(self.state(), tmp)
         tmp.replace(self.out / "last.pt")
-        save_weights(self.model, self.out / "last.safetensors", {"step": self.step})
+        save_weights(self.model, self.out / "last.safetensors", {"step": self.step, **self.weights_meta()})
+
+    def weights_meta(self) -> dict:
+        """Metadata every saved weights file of this run carries: the ablation it was trained with."""
+        return {"ablate": ",".join(self.cfg.ablate)} if self.cfg.ablate else {}
 
     def init_from(self, weights: str | Path) -> None:
         """Start from a weights file (e.g. the shipped model) with a fresh optimizer and schedule."""
@@ -319,7 +330,9 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self._ddp = DistributedDataParallel(_TrainPass(self.model), device_ids=ids, find_unused_parameters=False)
+            # an ablated part's parameters get no gradient: DDP must be told to expect unused ones then
+            self._ddp = DistributedDataParallel(_TrainPass(self.model), device_ids=ids,
+                                                find_unused_parameters=bool(self.cfg.ablate))
         return self._ddp
 
     def _mean_over_ranks(self, *values: torch.Tensor) -> list[torch.Tensor]:
@@ -419,7 +432,7 @@ class Trainer:
                 if val["val_psnr"] > self.best_psnr:
                     self.best_psnr = val["val_psnr"]
                     save_weights(self.model, self.out / "best.safetensors",
-                                 {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}"})
+                                 {"step": self.step, "val_psnr": f"{val['val_psnr']:.3f}", **self.weights_meta()})
             if self.step % cfg.ckpt_every == 0 or self.step == until:
                 if self.dist.world_size > 1:
                     record = self.check_replicas()

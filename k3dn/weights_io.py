@@ -69,10 +69,22 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
     return state, meta
 
 
-def load_weights(path: str | Path, model: PairRestorer | None = None) -> PairRestorer:
+def trained_ablation(meta: dict[str, str]) -> list[str]:
+    """The parts a weights file was trained without (`k3dn train --ablate`), from its metadata."""
+    return [p for p in meta.get("ablate", "").split(",") if p]
+
+
+def load_weights(path: str | Path, model: PairRestorer | None = None, allow_ablated: bool = False) -> PairRestorer:
     """Load a model from a safetensors file, in eval mode. The architecture (K3DN or the U-Net
-    baseline) and config come from the file's metadata unless `model` is given."""
+    baseline) and config come from the file's metadata unless `model` is given.
+
+    A file trained with parts switched off (`k3dn train --ablate`) computes its function only with the same
+    parts off (k3dn.ablate), so it is refused unless `allow_ablated` (k3dn eval applies the ablation)."""
     state, meta = read_weights(path)
+    parts = trained_ablation(meta)
+    if parts and not allow_ablated:
+        raise WeightsError(f"{path} was trained with {', '.join(parts)} switched off (k3dn train --ablate): a study "
+                           "model that only works with the same ablation; score it with k3dn eval, which applies it")
     if model is None:
         if "config" not in meta:
             raise WeightsError(f"{path} has no k3dn config in its metadata; pass the model to load into")

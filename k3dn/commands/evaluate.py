@@ -101,10 +101,24 @@ def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[st
     return out
 
 
+def _load_for_eval(path: str | None, device: str):
+    """The model in `path`, or for a file trained with `k3dn train --ablate` a runner that applies the same
+    ablation (the function it was trained as)."""
+    from ..ablate import AblatedRunner
+    from ..weights_io import WeightsError, read_weights, trained_ablation
+    from .deblur import load_model
+
+    try:
+        parts = trained_ablation(read_weights(path)[1]) if path else []
+    except WeightsError as exc:
+        raise UserError(str(exc)) from exc
+    model = load_model(path, device, allow_ablated=True)
+    return AblatedRunner(model, parts) if parts else model
+
+
 def run(args: argparse.Namespace) -> int:
     from ..ablate import ABLATIONS, AblatedRunner
     from ..evaluate import format_table, mean_metrics, score_pairs
-    from .deblur import load_model
 
     models = parse_models(args.model)
     names = [name for name, _ in models]
@@ -114,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     rows = ["Input"] + ([DPDNET_ROW] if args.data == "real-dp" else []) + names
     if reference not in rows:
         raise UserError(f"--reference {reference!r} is not a row of the table; choose one of {rows}")
-    loaded = [(name, load_model(path, args.device)) for name, path in models]
+    loaded = [(name, _load_for_eval(path, args.device)) for name, path in models]
     items = load_items(args.data, args.split, args.n, args.size, args.render, args.real_dp_root,
                        mild=args.slice == "mild")
     per_pair = {"Input": score_pairs(None, items, desc="Input")}
@@ -126,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
         for part in dict.fromkeys(args.ablate):
             row = f"{name}, {ABLATIONS[part]}"
             try:
-                runner = AblatedRunner(model, [part])
+                # a model trained with an ablation keeps it: the extra part is switched off on top
+                base, trained = (model.model, model.parts) if isinstance(model, AblatedRunner) else (model, ())
+                runner = AblatedRunner(base, [*trained, part])
                 per_pair[row] = score_pairs(runner, items, device=args.device, desc=row)
             except ValueError as exc:
                 raise UserError(f"--ablate {part} on {name}: {exc}") from exc

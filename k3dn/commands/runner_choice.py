@@ -18,8 +18,9 @@ AUTO_ORDER = (("executorch", "executorch"), ("tflite", "ai_edge_litert"), ("onnx
 DEFAULT_TILE = 512
 
 
-def load_model(weights: str | None, device: str = "cpu"):
-    """The K3DN in `weights` (default: the shipped Tiny) on `device`; UserError if it cannot be loaded."""
+def load_model(weights: str | None, device: str = "cpu", allow_ablated: bool = False):
+    """The K3DN in `weights` (default: the shipped Tiny) on `device`; UserError if it cannot be loaded.
+    `allow_ablated`: accept a file trained with `k3dn train --ablate` (weights_io.load_weights)."""
     import torch
 
     from ..weights_io import WeightsError, load_pretrained, load_weights
@@ -27,7 +28,7 @@ def load_model(weights: str | None, device: str = "cpu"):
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda requested but no CUDA device is available")
     try:
-        model = load_weights(weights) if weights else load_pretrained("tiny")
+        model = load_weights(weights, allow_ablated=allow_ablated) if weights else load_pretrained("tiny")
     except WeightsError as exc:
         raise UserError(str(exc)) from exc
     return model.to(device)

@@ -65,6 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mirror half of the DPDD crops, swapping the left and right views (keeps the DP sign)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
+    parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
+                        help="train with this K3DN part switched off (repeatable; k3dn/ablate.py): 'query' a = 1/N, "
+                             "'kernels' identity inverse kernels, 'srp' SRP bypassed. For ablation studies: the "
+                             "weights record it, and only k3dn eval runs them (with the same part off)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="start from these safetensors weights (e.g. k3dn/weights/k3dn_tiny.safetensors) "
@@ -220,7 +224,9 @@ def run(args: argparse.Namespace) -> int:
                       workers=args.workers, device=args.device, val_every=args.val_every,
                       diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
-                      soft_mild=args.soft_mild)
+                      soft_mild=args.soft_mild, ablate=list(dict.fromkeys(args.ablate)))
+    if cfg.ablate and cfg.arch != "k3dn":
+        raise UserError(f"--ablate {', '.join(cfg.ablate)} switches off K3DN parts; the U-Net has none")
     ckpt = Path(args.out) / "last.pt"
     if args.resume and not ckpt.is_file():
         raise UserError(f"--resume: no checkpoint at {ckpt}")
