@@ -58,16 +58,34 @@ def recorded_float_layers(backend: str, precision: str, state_sha256: str) -> li
     return None
 
 
-def _valid(path: Path, state_sha256: str, calib_pairs: int | None) -> bool:
+def expected_quantization(backend: str, precision: str, state_sha256: str) -> dict | None:
+    """What a calibrated artifact built now would record: its recipe's scheme and the layers kept in float (the
+    numerics.json mix for these weights, else the recipe's default). None if no recipe makes `precision`."""
+    from calibration.pipeline import RECIPES
+
+    recipe_cls = next((r for r in RECIPES.get(backend, ()) if r.precision == precision), None)
+    if recipe_cls is None:
+        return None
+    layers = recorded_float_layers(backend, precision, state_sha256)
+    return {"scheme": recipe_cls.scheme,
+            "float_layers": sorted(recipe_cls.default_float_layers if layers is None else layers)}
+
+
+def _valid(path: Path, state_sha256: str, calib_pairs: int | None, expected: dict | None = None) -> bool:
     """The artifact's bytes match its sidecar, which names these weights (and, for a calibrated artifact,
-    a calibration set of `calib_pairs` pairs)."""
+    a calibration set of `calib_pairs` pairs and the `expected` recipe scheme and float layers: an artifact made
+    by an older recipe or for another published mix is stale)."""
     try:
         meta = read_sidecar(path, verify=True) if path.exists() else {}
     except ArtifactError:
         return False
     if not meta or meta.get("weights", {}).get("state_sha256") != state_sha256:
         return False
-    calib = (meta.get("quantization") or {}).get("calibration_set")
+    quant = meta.get("quantization") or {}
+    if expected is not None and (quant.get("scheme") != expected["scheme"]
+                                 or sorted(quant.get("float_layers") or []) != expected["float_layers"]):
+        return False
+    calib = quant.get("calibration_set")
     return calib_pairs is None or calib is None or calib.get("pairs") == calib_pairs
 
 
@@ -93,7 +111,9 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
     out_dir = (cache_dir or cache_root()) / "artifacts" / info["state_sha256"][:16]
     stored = STORED.get((backend, precision), precision)
     path = out_dir / artifact_name(model.config.name, size, stored, SUFFIX[backend])
-    if _valid(path, info["state_sha256"], None if stored in FLOAT_PRECISIONS else calib_pairs):
+    calibrated = stored not in FLOAT_PRECISIONS
+    expected = expected_quantization(backend, stored, info["state_sha256"]) if calibrated else None
+    if _valid(path, info["state_sha256"], calib_pairs if calibrated else None, expected):
         return path
     if not build:
         raise ArtifactError(f"no checked {path.name} in {out_dir}")

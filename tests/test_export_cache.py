@@ -1,0 +1,47 @@
+"""The artifact cache reuses a calibrated artifact only if it was made by today's recipe with today's published mix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from export.cache import cached_artifact, expected_quantization, recorded_float_layers
+from export.weights import load_model
+from k3dn.errors import ArtifactError
+from k3dn.runners import path_sha256
+
+
+def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):
+    """A file with a sidecar like k3dn quantize writes (bytes hashed, weights named)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(b"not a real model, never opened by the cache check")
+    meta = {"sha256": path_sha256(path), "weights": {"state_sha256": state_sha}, "quantization": quantization}
+    path.with_name(path.name + ".json").write_text(json.dumps(meta))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["onnx", "executorch"])
+def test_a_stale_int8_artifact_is_not_reused(tmp_path, backend) -> None:
+    pytest.importorskip("onnx" if backend == "onnx" else "executorch")
+    _, info = load_model("tiny", None)
+    sha = info["state_sha256"]
+    expected = expected_quantization(backend, "int8", sha)
+    assert expected is not None and expected["scheme"]
+    # the shipped weights are the ones calibration/numerics.json was measured on: its mix is what a build uses
+    assert expected["float_layers"] == sorted(recorded_float_layers(backend, "int8", sha))
+    folder = tmp_path / "artifacts" / sha[:16]
+    suffix = {"onnx": "onnx", "executorch": "pte"}[backend]
+    name = f"k3dn_tiny_64x64_int8.{suffix}"
+    calib = {"pairs": 16}
+    current = {**expected, "calibration_set": calib}
+    path = _fake_artifact(folder, name, sha, current)
+    assert cached_artifact(backend, "int8", (64, 64), cache_dir=tmp_path, build=False) == path
+    stale = [{**current, "scheme": expected["scheme"] + " (an older recipe)"},
+             {**current, "float_layers": expected["float_layers"] + ["encoder.level0.0"]},
+             {**current, "calibration_set": {"pairs": 8}}]
+    for quantization in stale:
+        _fake_artifact(folder, name, sha, quantization)
+        with pytest.raises(ArtifactError, match="no checked"):
+            cached_artifact(backend, "int8", (64, 64), cache_dir=tmp_path, build=False)
