@@ -53,8 +53,8 @@ def save_weights(model: torch.nn.Module, path: str | Path, extra: dict | None = 
     return path
 
 
-def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(state_dict, metadata) of a safetensors file, with clear errors for missing/corrupt files."""
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a safetensors file (its header only), with clear errors for missing/corrupt files."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -62,7 +62,15 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
         raise WeightsError(f"weights file not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"weights file {path} is corrupt or not a safetensors file: {exc}") from exc
+
+
+def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(state_dict, metadata) of a safetensors file, with clear errors for missing/corrupt files."""
+    meta = read_metadata(path)
+    try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"weights file {path} is corrupt or not a safetensors file: {exc}") from exc

@@ -105,11 +105,11 @@ def _load_for_eval(path: str | None, device: str):
     """The model in `path`, or for a file trained with `k3dn train --ablate` a runner that applies the same
     ablation (the function it was trained as)."""
     from ..ablate import AblatedRunner
-    from ..weights_io import WeightsError, read_weights, trained_ablation
+    from ..weights_io import WeightsError, read_metadata, trained_ablation
     from .deblur import load_model
 
     try:
-        parts = trained_ablation(read_weights(path)[1]) if path else []
+        parts = trained_ablation(read_metadata(path)) if path else []  # the header only: the tensors load once, below
     except WeightsError as exc:
         raise UserError(str(exc)) from exc
     model = load_model(path, device, allow_ablated=True)
