@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from export.common import (
+from k3dn.export.common import (
     artifact_name,
     commit_path,
     missing_modules,
@@ -30,10 +29,11 @@ from export.common import (
     temp_path,
     write_json_atomic,
 )
-from export.lower import LoweredK3DN, lower
-from export.parity import PARITY_SEEDS, Budget, ParityError, ParityResult, check_parity, parity_pairs
-from export.pipeline import check_size, sidecar_json
-from export.runners import RuntimeUnavailable, TorchRunner, open_runner
+from k3dn.export.lower import LoweredK3DN, lower
+from k3dn.export.parity import PARITY_SEEDS, Budget, ParityError, ParityResult, check_parity, parity_pairs
+from k3dn.export.pipeline import check_size, sidecar_json
+from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner
+
 from k3dn.model import K3DN
 
 from .calib_set import CalibSet
@@ -74,7 +74,7 @@ class Outcome:
 def fp32_reference(name: str, lowered: LoweredK3DN, size: tuple[int, int], tmpdir: Path, items: Sequence[dict],
                    reference: Sequence[np.ndarray], float_psnr_gt: float, progress: bool = True) -> Row:
     """The backend's fp32 artifact (for the size budget) and its scores in its runtime (if it runs here)."""
-    mod = importlib.import_module(f"export.{name}")
+    mod = importlib.import_module(f"k3dn.export.{name}")
     missing = missing_modules(mod.REQUIRES)
     if missing:
         return Row(name, "fp32", None, None, None, None, float_psnr_gt, status="skipped",
@@ -159,7 +159,7 @@ def quantize_recipe(
                 outcome.mixed, float_layers = mixed, mixed.float_layers
             outcome.sensitivity = list(ranking or [])
         recipe.write(tmp, float_layers)
-        audit = importlib.import_module(f"export.{name}").__dict__[f"audit_{name}"](tmp).check()
+        audit = importlib.import_module(f"k3dn.export.{name}").__dict__[f"audit_{name}"](tmp).check()
         inputs_desc = f"{len(PARITY_SEEDS)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds)"
         io = None
         try:

@@ -61,7 +61,7 @@ def recorded_float_layers(backend: str, precision: str, state_sha256: str) -> li
 def expected_quantization(backend: str, precision: str, state_sha256: str) -> dict | None:
     """What a calibrated artifact built now would record: its recipe's scheme and the layers kept in float (the
     numerics.json mix for these weights, else the recipe's default). None if no recipe makes `precision`."""
-    from calibration.pipeline import RECIPES
+    from k3dn.calibration.pipeline import RECIPES
 
     recipe_cls = next((r for r in RECIPES.get(backend, ()) if r.precision == precision), None)
     if recipe_cls is None:
@@ -131,9 +131,10 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
 
 def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, int], out_dir: Path, path: Path,
               calib_pairs: int) -> Path:
-    from calibration.calib_set import build_calib_set
-    from calibration.pipeline import RECIPES, quantize_recipe
-    from calibration.report import float_outputs, score_outputs
+    from k3dn.calibration.calib_set import build_calib_set
+    from k3dn.calibration.pipeline import RECIPES, quantize_recipe
+    from k3dn.calibration.report import float_outputs, score_outputs
+
     from k3dn.data import make_eval_set
 
     from .lower import lower

@@ -81,7 +81,7 @@ def check_size(config: K3DNConfig, size: tuple[int, int]) -> None:
 def _backend(name: str):
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose from {BACKENDS}")
-    return importlib.import_module(f"export.{name}")
+    return importlib.import_module(f"k3dn.export.{name}")
 
 
 def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, final: Path, artifact: Path, audit,

@@ -1,6 +1,6 @@
 """The runners live on the inference side, in `k3dn.runners`; this module keeps the export-side name.
 
-    from export.runners import open_runner      # same objects as k3dn.runners
+    from k3dn.export.runners import open_runner      # same objects as k3dn.runners
 """
 
 from k3dn.errors import RuntimeUnavailable

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
-
-import k3dn
-from export.common import forbidden_ops
-from export.lower import (
+from k3dn.export.common import forbidden_ops
+from k3dn.export.lower import (
     LoweredK3DN,
     ShuffleUpsample,
     fold_batchnorm,
@@ -17,7 +14,10 @@ from export.lower import (
     lower,
     with_transposed_convs,
 )
-from export.weights import random_model
+from k3dn.export.weights import random_model
+from torch import nn
+
+import k3dn
 
 ATOL = 1e-5  # lowered vs training graph, float32 (the budget)
 

@@ -21,11 +21,12 @@ pytestmark = pytest.mark.export
 for module in ("onnxruntime", "onnxscript", "onnxsim", "executorch", "litert_torch", "ai_edge_litert", "coremltools"):
     pytest.importorskip(module, reason=f"{module} not installed (pip install -e '.[export]')")
 
-from calibration.calib_set import load_calib_set  # noqa: E402
-from calibration.report import check_numerics, row_keys  # noqa: E402
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
-from export.weights import load_model, random_model  # noqa: E402
+from k3dn.calibration.calib_set import load_calib_set  # noqa: E402
+from k3dn.calibration.report import check_numerics, row_keys  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
+from k3dn.export.weights import load_model, random_model  # noqa: E402
+
 from k3dn.cli import main  # noqa: E402
 from k3dn.weights_io import save_weights  # noqa: E402
 
@@ -114,7 +115,7 @@ def test_cli_writes_int8_artifacts_sidecars_and_numerics(cli_run) -> None:
 def test_cli_all_backends_with_executorch(cli_run_all, weights) -> None:
     check_cli_outputs(cli_run_all)
     check_runtime(cli_run_all[2], weights, ("executorch", "int8"))
-    from export.executorch import audit_executorch
+    from k3dn.export.executorch import audit_executorch
 
     audit = audit_executorch(cli_run_all[2] / ARTIFACTS["executorch", "int8"])
     assert audit.problems == [] and audit.non_delegated == []  # still 100% XNNPACK
@@ -150,9 +151,9 @@ def test_coreml_w8_numerics_need_macos(cli_run) -> None:
 
 
 def test_export_audits_pass_on_int8_graphs(cli_run) -> None:
-    from export.coreml import audit_coreml
-    from export.onnx import audit_onnx
-    from export.tflite import audit_tflite
+    from k3dn.export.coreml import audit_coreml
+    from k3dn.export.onnx import audit_onnx
+    from k3dn.export.tflite import audit_tflite
 
     out = cli_run[2]
     audits = {"onnx": audit_onnx, "tflite": audit_tflite, "coreml": audit_coreml}

@@ -43,8 +43,8 @@ def small_model():
 def onnx_artifact(small_model, tmp_path_factory):
     pytest.importorskip("onnxruntime", reason="ONNX toolchain not installed (pip install -e '.[export]')")
     pytest.importorskip("onnxsim", reason="onnxsim not installed (pip install -e '.[export]')")
-    from export.pipeline import export_backend
-    from export.weights import state_sha256
+    from k3dn.export.pipeline import export_backend
+    from k3dn.export.weights import state_sha256
 
     out = tmp_path_factory.mktemp("onnx")
     outcome = export_backend("onnx", small_model, (64, 64), out, {"state_sha256": state_sha256(small_model)})

@@ -63,9 +63,9 @@ class ArtifactSet:
 
     def get(self, backend: str, precision: str, build: bool = True) -> Path:
         """The artifact's path; raises RuntimeError saying why it is not there."""
-        from export.cache import CALIB_PAIRS, SUFFIX, cached_artifact
-        from export.common import artifact_name
-        from export.weights import load_model
+        from k3dn.export.cache import CALIB_PAIRS, SUFFIX, cached_artifact
+        from k3dn.export.common import artifact_name
+        from k3dn.export.weights import load_model
 
         if self.folder is not None:
             given = self.folder / artifact_name(self.variant, self.size, precision, SUFFIX[backend])
@@ -101,11 +101,11 @@ def open_spec(spec: dict) -> tuple[object, Callable[[np.ndarray, np.ndarray], np
         return runner, runner
     import torch
 
-    from export.weights import load_model
+    from k3dn.export.weights import load_model
 
     model, _ = load_model(spec.get("variant", "tiny"), spec.get("weights"))
     if row == "torch-lowered":
-        from export.lower import lower
+        from k3dn.export.lower import lower
 
         runner = TorchRunner(lower(model), name="torch-lowered", threads=threads)
     elif row == "torch-eager":

@@ -43,9 +43,9 @@ def run_probes(cache: Path, threads: int, runs: int, warmup: int,
 def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list[str], threads: int,
               skip_reason: Callable[[str], str | None]) -> dict:
     """Everything `k3dn bench` measures, as the JSON object (plus '_probes': the Probe objects)."""
-    from export.cache import cache_root
-    from export.weights import load_model
     from k3dn.complexity import PAPER_SIZE, count_macs
+    from k3dn.export.cache import cache_root
+    from k3dn.export.weights import load_model
 
     cache = Path(args.cache) if args.cache else cache_root()
     model, weights_info = load_model(args.variant, args.weights)
@@ -107,7 +107,7 @@ def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list
 
 def _toolchain() -> dict:
     try:
-        from export.common import toolchain_versions
+        from k3dn.export.common import toolchain_versions
 
         return toolchain_versions()
     except Exception:  # noqa: BLE001

@@ -69,7 +69,7 @@ def canonical_command(args: argparse.Namespace) -> str:
 
 
 def _validate(args: argparse.Namespace) -> tuple[int, int]:
-    from export.common import parse_size
+    from k3dn.export.common import parse_size
 
     try:
         size = parse_size(args.size)
@@ -88,10 +88,10 @@ def _validate(args: argparse.Namespace) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from calibration.calib_set import build_calib_set, load_calib_set
-        from calibration.pipeline import RECIPES, quantize_backends
-        from calibration.report import format_table, numerics
-        from export.common import write_json_atomic
+        from k3dn.calibration.calib_set import build_calib_set, load_calib_set
+        from k3dn.calibration.pipeline import RECIPES, quantize_backends
+        from k3dn.calibration.report import format_table, numerics
+        from k3dn.export.common import write_json_atomic
     except ImportError as exc:
         raise UserError(f"the calibration/export packages are not importable ({exc}); "
                         "install with pip install -e '.[export]'") from exc

@@ -75,7 +75,7 @@ def open_cli_runner(args: argparse.Namespace, frame: tuple[int, int]):
     if tile % 16:
         raise UserError(f"--tile {tile} must be a multiple of 16 for an exported artifact")
     try:
-        from export.cache import cached_artifact
+        from k3dn.export.cache import cached_artifact
     except ImportError as exc:
         raise UserError(f"--backend {backend} needs the export toolchains: pip install -e '.[export]' ({exc})") from exc
     try:
