@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from k3dn.export.common import commit_path, temp_path
 from tqdm import tqdm
+
+from k3dn.export.common import commit_path, temp_path
 
 DEFAULT_N = 64
 DEFAULT_SIZE = (128, 128)

@@ -49,6 +49,7 @@ class CoreMLW8(Recipe):
     def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
         import coremltools as ct
         import coremltools.optimize as cto
+
         from k3dn.export.coreml import export_coreml, save_mlmodel
 
         if list(float_layers):

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from k3dn.export.common import INPUT_NAMES, commit_path, temp_path
 
 from .pt2e import ROOT_LAYER, assign_layers, export_graph
@@ -131,6 +132,7 @@ class OnnxInt8(Recipe):
 
     def calibrate(self, inputs: Sequence[tuple[np.ndarray, np.ndarray]], progress: bool = True) -> None:
         import onnx
+
         from k3dn.export.onnx import export_onnx
 
         example = tuple(torch.from_numpy(x) for x in inputs[0])

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from k3dn.export.common import (
     artifact_name,
     commit_path,
@@ -33,7 +34,6 @@ from k3dn.export.lower import LoweredK3DN, lower
 from k3dn.export.parity import PARITY_SEEDS, Budget, ParityError, ParityResult, check_parity, parity_pairs
 from k3dn.export.pipeline import check_size, sidecar_json
 from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner
-
 from k3dn.model import K3DN
 
 from .calib_set import CalibSet

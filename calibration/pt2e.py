@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import torch
-from k3dn.export.common import example_args
 from tqdm import tqdm
+
+from k3dn.export.common import example_args
 
 ROOT_LAYER = "top"
 Q_KEY = "quantization_annotation"

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from k3dn.export.lower import LoweredK3DN
 
 NumpyRunner = Callable[[np.ndarray, np.ndarray], np.ndarray]

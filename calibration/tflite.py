@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from k3dn.export.common import OUTPUT_NAME
 
 from .pt2e import Q_KEY, ROOT_LAYER, Calibrated, calibrate, export_graph, share_data_movement
@@ -104,8 +105,9 @@ class TFLiteInt8(Recipe):
         return self.calibrated.runner(self.calibrated.convert(float_layers, fold_quantize=False))
 
     def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
-        from k3dn.export.tflite import write_tflite
         from litert_torch.quantize.quant_config import QuantConfig
+
+        from k3dn.export.tflite import write_tflite
 
         module = self.calibrated.convert(float_layers, fold_quantize=False)
         return write_tflite(module, self.example, out, quant_config=QuantConfig(pt2e_quantizer=self.quantizer))
@@ -138,8 +140,9 @@ class TFLiteDynamicInt8(Recipe):
         raise NotImplementedError("int8-dynamic has no layer-wise search: it has no activation quantization")
 
     def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
-        from k3dn.export.tflite import write_tflite
         from litert_torch.quantize.quant_config import QuantConfig
+
+        from k3dn.export.tflite import write_tflite
 
         if list(float_layers):
             raise ValueError("int8-dynamic keeps no layer in float")

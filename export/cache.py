@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from k3dn.errors import ArtifactError
@@ -32,7 +33,8 @@ SUFFIX = {"executorch": "pte", "tflite": "tflite", "onnx": "onnx", "coreml": "ml
 STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")
 FLOAT_PRECISIONS = ("fp32", "fp16")
-NUMERICS = Path(__file__).resolve().parent.parent / "calibration" / "numerics.json"
+# The published mix, installed with k3dn.calibration as package data (a plain install carries it too).
+NUMERICS = resources.files("k3dn.calibration") / "numerics.json"
 CALIB_PAIRS = 16
 
 
@@ -134,7 +136,6 @@ def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, 
     from k3dn.calibration.calib_set import build_calib_set
     from k3dn.calibration.pipeline import RECIPES, quantize_recipe
     from k3dn.calibration.report import float_outputs, score_outputs
-
     from k3dn.data import make_eval_set
 
     from .lower import lower

@@ -8,7 +8,7 @@ import torch
 
 import k3dn
 from k3dn.model import K3DN
-from k3dn.weights_io import LEGACY_PSF_GAIN, load_weights, read_weights, state_sha256
+from k3dn.weights_io import LEGACY_PSF_GAIN, PRETRAINED_DIR, load_weights, read_weights, state_sha256
 
 from .common import path_sha256
 
@@ -32,7 +32,7 @@ def random_model(variant: str = "tiny", seed: int = 0, **overrides) -> K3DN:
 
 def shipped_weights(variant: str) -> Path | None:
     """k3dn/weights/k3dn_<variant>.safetensors if the package ships it."""
-    path = Path(k3dn.__file__).resolve().parent / "weights" / f"k3dn_{variant}.safetensors"
+    path = PRETRAINED_DIR / f"k3dn_{variant}.safetensors"
     return path if path.is_file() else None
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -21,8 +22,11 @@ from .baseline import UNetBaseline
 from .config import K3DNConfig
 from .model import K3DN, PairRestorer
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
+# Package data, found through importlib.resources so an installed k3dn reads its own copy. k3dn installs
+# unzipped (safetensors maps the file), so the resource is a file on disk.
+PRETRAINED_DIR = Path(str(resources.files("k3dn") / "weights"))
 PRETRAINED = {"tiny": PRETRAINED_DIR / "k3dn_tiny.safetensors"}
+MODEL_CARD = PRETRAINED_DIR / "MODEL_CARD.md"
 
 
 LEGACY_PSF_GAIN = "divide"  # files written before K3DNConfig.psf_gain existed ran the divide form

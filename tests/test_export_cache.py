@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from k3dn.export.cache import cached_artifact, expected_quantization, recorded_float_layers
-from k3dn.export.weights import load_model
 
 from k3dn.errors import ArtifactError
+from k3dn.export.cache import cached_artifact, expected_quantization, recorded_float_layers
+from k3dn.export.weights import load_model
 from k3dn.runners import path_sha256
 
 

@@ -8,8 +8,9 @@ from dataclasses import asdict
 
 import pytest
 import torch
-from k3dn.export.weights import load_model, random_model, shipped_weights, state_sha256
 from safetensors.torch import save_file
+
+from k3dn.export.weights import load_model, random_model, shipped_weights, state_sha256
 
 
 def test_random_model_is_seeded_and_has_no_all_zero_layer() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+
+import k3dn
 from k3dn.export.common import forbidden_ops
 from k3dn.export.lower import (
     LoweredK3DN,
@@ -15,9 +18,6 @@ from k3dn.export.lower import (
     with_transposed_convs,
 )
 from k3dn.export.weights import random_model
-from torch import nn
-
-import k3dn
 
 ATOL = 1e-5  # lowered vs training graph, float32 (the budget)
 

@@ -23,11 +23,10 @@ for module in ("onnxruntime", "onnxscript", "onnxsim", "executorch", "litert_tor
 
 from k3dn.calibration.calib_set import load_calib_set  # noqa: E402
 from k3dn.calibration.report import check_numerics, row_keys  # noqa: E402
+from k3dn.cli import main  # noqa: E402
 from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
 from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
 from k3dn.export.weights import load_model, random_model  # noqa: E402
-
-from k3dn.cli import main  # noqa: E402
 from k3dn.weights_io import save_weights  # noqa: E402
 
 SIZE = "64x64"

@@ -16,11 +16,10 @@ from k3dn.calibration.calib_set import build_calib_set  # noqa: E402
 from k3dn.calibration.onnx import OnnxInt8  # noqa: E402
 from k3dn.calibration.report import float_outputs, score  # noqa: E402
 from k3dn.calibration.sensitivity import LayerSensitivity, layer_sensitivity, mixed_precision  # noqa: E402
+from k3dn.data import make_eval_set  # noqa: E402
 from k3dn.export.lower import lower  # noqa: E402
 from k3dn.export.runners import TorchRunner  # noqa: E402
 from k3dn.export.weights import random_model  # noqa: E402
-
-from k3dn.data import make_eval_set  # noqa: E402
 
 SIZE = (32, 32)
 
