@@ -39,6 +39,11 @@ class Recipe(abc.ABC):
     default_float_layers: tuple[str, ...] = ()  # what the fixed recipe keeps in float
     default_float_reason: str = ""
 
+    @classmethod
+    def searchable(cls) -> bool:
+        """Whether a mixed-precision search can measure candidates (calibrated, simulated by PT2E or the runtime)."""
+        return cls.needs_calibration and (cls.simulated.startswith("PT2E") or cls.simulated == "runtime")
+
     def __init__(self, lowered: LoweredK3DN, size: tuple[int, int]) -> None:
         self.lowered = lowered.eval()
         self.size = size

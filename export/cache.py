@@ -11,7 +11,8 @@ reused only if its sidecar names the same weights (state sha256) and its bytes m
 `k3dn export` / `k3dn quantize`, with their parity checks, so a cached artifact passed the same budgets.
 
 int8 artifacts use the mixed-precision mix recorded in calibration/numerics.json when the weights are the
-ones it was measured on, else the recipe's default float layers, and a 16-pair calibration set.
+ones it was measured on, else a mix searched within the 0.2 dB budget (said on the progress line; the
+recipe's default float layers where a recipe cannot search), and a 16-pair calibration set.
 """
 
 from __future__ import annotations
@@ -64,11 +65,15 @@ def expected_quantization(backend: str, precision: str, state_sha256: str) -> di
     """What a calibrated artifact built now would record: its recipe's scheme and the layers kept in float (the
     numerics.json mix for these weights, else the recipe's default). None if no recipe makes `precision`."""
     from k3dn.calibration.pipeline import RECIPES
+    from k3dn.calibration.report import BUDGET_DB
 
     recipe_cls = next((r for r in RECIPES.get(backend, ()) if r.precision == precision), None)
     if recipe_cls is None:
         return None
     layers = recorded_float_layers(backend, precision, state_sha256)
+    if layers is None and recipe_cls.searchable():
+        # no published mix for these weights: a build searches one within the budget (any layers it found)
+        return {"scheme": recipe_cls.scheme, "float_layers": None, "budget_db": BUDGET_DB}
     return {"scheme": recipe_cls.scheme,
             "float_layers": sorted(recipe_cls.default_float_layers if layers is None else layers)}
 
@@ -84,8 +89,12 @@ def _valid(path: Path, state_sha256: str, calib_pairs: int | None, expected: dic
     if not meta or meta.get("weights", {}).get("state_sha256") != state_sha256:
         return False
     quant = meta.get("quantization") or {}
-    if expected is not None and (quant.get("scheme") != expected["scheme"]
-                                 or sorted(quant.get("float_layers") or []) != expected["float_layers"]):
+    if expected is not None and quant.get("scheme") != expected["scheme"]:
+        return False
+    if expected is not None and expected["float_layers"] is None:
+        if (quant.get("mixed_precision") or {}).get("budget_db") != expected["budget_db"]:
+            return False
+    elif expected is not None and sorted(quant.get("float_layers") or []) != expected["float_layers"]:
         return False
     calib = quant.get("calibration_set")
     return calib_pairs is None or calib is None or calib.get("pairs") == calib_pairs
@@ -128,14 +137,14 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
         if outcome.status != "ok":
             raise ArtifactError(f"{backend} export at {size[0]}x{size[1]} {outcome.status}: {outcome.reason}")
         return outcome.artifact
-    return _quantize(backend, stored, model, info, size, out_dir, path, calib_pairs)
+    return _quantize(backend, stored, model, info, size, out_dir, path, calib_pairs, progress)
 
 
 def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, int], out_dir: Path, path: Path,
-              calib_pairs: int) -> Path:
+              calib_pairs: int, progress: Callable[[str], None]) -> Path:
     from k3dn.calibration.calib_set import build_calib_set
     from k3dn.calibration.pipeline import RECIPES, quantize_recipe
-    from k3dn.calibration.report import float_outputs, score_outputs
+    from k3dn.calibration.report import BUDGET_DB, float_outputs, score_outputs
     from k3dn.data import make_eval_set
 
     from .lower import lower
@@ -144,14 +153,17 @@ def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, 
     if recipe_cls is None:
         raise ArtifactError(f"no {backend} {precision} recipe; choose from "
                             f"{[r.precision for r in RECIPES[backend]]}")
+    layers = recorded_float_layers(backend, precision, info["state_sha256"])
+    budget = BUDGET_DB if layers is None and recipe_cls.searchable() else None
+    if budget is not None:
+        progress(f"no {backend} {precision} mix is recorded for these weights (numerics.json): searching one "
+                 f"within the {BUDGET_DB:g} dB budget instead of quantizing every layer")
     items = make_eval_set(n=4, size=size)
     reference = float_outputs(model, items, progress=False)
     scores = score_outputs(reference, items, reference)
     calib = build_calib_set(calib_pairs, progress=False)
     outcome = quantize_recipe(recipe_cls, model, lower(model), size, out_dir, calib, items, reference, scores, None,
-                              info, bars=False, float_layers=recorded_float_layers(backend, precision,
-                                                                                   info["state_sha256"]),
-                              progress=lambda _msg: None)
+                              info, budget_db=budget, bars=False, float_layers=layers, progress=lambda _msg: None)
     if outcome.row.status != "ok":
         raise ArtifactError(f"{backend} {precision} at {size[0]}x{size[1]} failed: {outcome.row.note}")
     return path

@@ -199,3 +199,27 @@ def test_cli_unwritable_out_exits_2(tmp_path, capsys) -> None:
     blocker.write_text("x")
     rc = main(["quantize", "--backend", "onnx", "--size", "64x64", "--out", str(blocker / "sub")])
     assert rc == 2 and "not writable" in capsys.readouterr().err
+
+
+def _quantize_without_budget(out: Path, capsys, *extra: str) -> tuple[int, str, dict]:
+    rc = main(["quantize", "--backend", "onnx", "--size", SIZE, "--out", str(out), "--calib", "4",
+               "--calib-size", "32", "--eval-n", "2", "--search-n", "1", "--no-progress", *extra])
+    meta = json.loads((out / ARTIFACTS["onnx", "int8"].replace(".onnx", ".onnx.json")).read_text())
+    return rc, capsys.readouterr().err, meta["quantization"]
+
+
+def test_without_budget_unrecorded_weights_search_within_the_budget(tmp_path, weights, capsys) -> None:
+    """No mix is published for these weights: quantize says so and searches one within 0.2 dB, not all-int8."""
+    rc, err, q = _quantize_without_budget(tmp_path / "o", capsys, "--weights", weights)
+    assert rc == 0
+    assert "no int8 mix is recorded for these weights for onnx int8" in err and "0.2 dB" in err
+    assert q["mixed_precision"]["budget_db"] == 0.2 and q["budget"]["pass"]["db"]
+
+
+def test_without_budget_shipped_weights_use_the_published_mix(tmp_path, capsys) -> None:
+    rc, err, q = _quantize_without_budget(tmp_path / "o", capsys)
+    assert rc == 0 and "onnx int8 use the mix published in numerics.json" in err
+    published = next(r for r in json.loads(CHECKED_IN.read_text())["rows"]
+                     if r["backend"] == "onnx" and r["precision"] == "int8")
+    assert sorted(q["float_layers"]) == sorted(published["float_layers"]) and published["float_layers"]
+    assert q["mixed_precision"] is None and "numerics.json" in q["float_layers_reason"]
