@@ -34,7 +34,7 @@ from k3dn.export.lower import LoweredK3DN, lower
 from k3dn.export.parity import PARITY_SEEDS, Budget, ParityError, ParityResult, check_parity, parity_pairs
 from k3dn.export.pipeline import check_size, sidecar_json
 from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner
-from k3dn.model import K3DN
+from k3dn.network.model import K3DN
 
 from .calib_set import CalibSet
 from .coreml import W8A8_NOTE, CoreMLW8

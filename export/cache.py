@@ -7,7 +7,7 @@ one takes 15 s to a few minutes, so it is done on first use and reused:
 
 `<cache>` is `$K3DN_CACHE` if set, else `$XDG_CACHE_HOME/k3dn`, else `~/.cache/k3dn`. A cached artifact is
 reused only if its sidecar names the same weights (state sha256) and its bytes match the sidecar's sha256
-(`k3dn.runners.read_sidecar`); anything else is exported again. Exports go through the same pipeline as
+(`k3dn.camera.runners.read_sidecar`); anything else is exported again. Exports go through the same pipeline as
 `k3dn export` / `k3dn quantize`, with their parity checks, so a cached artifact passed the same budgets.
 
 int8 artifacts use the mixed-precision mix recorded in calibration/numerics.json when the weights are the
@@ -23,8 +23,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from k3dn.camera.runners import read_sidecar
 from k3dn.errors import ArtifactError
-from k3dn.runners import read_sidecar
 
 from .common import artifact_name
 from .weights import load_model

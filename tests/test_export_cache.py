@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from k3dn.camera.runners import path_sha256
 from k3dn.errors import ArtifactError
 from k3dn.export.cache import _valid, cached_artifact, expected_quantization, recorded_float_layers
 from k3dn.export.weights import load_model
-from k3dn.runners import path_sha256
 
 
 def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):

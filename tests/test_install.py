@@ -50,7 +50,7 @@ CHECK = textwrap.dedent("""
     import k3dn
     from k3dn.export.cache import NUMERICS, cached_artifact, recorded_float_layers
     from k3dn.export.weights import load_model
-    from k3dn.runners import read_sidecar
+    from k3dn.camera.runners import read_sidecar
 
     src = Path(sys.argv[1])
     assert src not in Path(k3dn.__file__).resolve().parents, k3dn.__file__

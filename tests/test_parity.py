@@ -15,7 +15,7 @@ from k3dn.export.parity import FP32_BUDGET, check_parity, format_table, psnr, sy
 from k3dn.export.pipeline import check_size, export_backend
 from k3dn.export.runners import TorchRunner
 from k3dn.export.weights import random_model
-from k3dn.model import K3DN
+from k3dn.network.model import K3DN
 
 
 def test_synthetic_pair_is_deterministic_and_in_range() -> None:

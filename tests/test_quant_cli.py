@@ -27,7 +27,7 @@ from k3dn.cli import main  # noqa: E402
 from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
 from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
 from k3dn.export.weights import load_model, random_model  # noqa: E402
-from k3dn.weights_io import save_weights  # noqa: E402
+from k3dn.network.weights_io import save_weights  # noqa: E402
 
 SIZE = "64x64"
 MIN_PSNR_VS_FLOAT = 30.0  # dB, int8 output vs float output on a parity pair the calibration never saw

@@ -86,9 +86,9 @@ def open_spec(spec: dict) -> tuple[object, Callable[[np.ndarray, np.ndarray], np
 
     Torch rows: 'torch-eager' (the plain NCHW eager model), 'torch-fast' (TorchRunner's default),
     'torch-compile' (torch.compile of the default), 'torch-lowered' (export.lower's module, padded sizes).
-    Others open the artifact at spec["path"] with k3dn.runners.open_runner.
+    Others open the artifact at spec["path"] with k3dn.camera.runners.open_runner.
     """
-    from k3dn.runners import TorchRunner, open_runner
+    from k3dn.camera.runners import TorchRunner, open_runner
 
     threads = spec.get("threads")
     row = spec["row"]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UserError
-from ..config import VARIANTS
+from ..network.config import VARIANTS
 
 BACKEND_CHOICES = ("executorch", "tflite", "coreml", "onnx", "all")
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UserError
-from ..config import VARIANTS
+from ..network.config import VARIANTS
 from .outdir import prepare_out
 
 BACKEND_CHOICES = ("executorch", "onnx", "tflite", "coreml", "all")

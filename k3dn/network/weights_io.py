@@ -91,7 +91,7 @@ def load_weights(path: str | Path, model: PairRestorer | None = None, allow_abla
     baseline) and config come from the file's metadata unless `model` is given.
 
     A file trained with parts switched off (`k3dn train --ablate`) computes its function only with the same
-    parts off (k3dn.ablate), so it is refused unless `allow_ablated` (k3dn eval applies the ablation)."""
+    parts off (k3dn.network.ablate), so it is refused unless `allow_ablated` (k3dn eval applies the ablation)."""
     state, meta = read_weights(path)
     parts = trained_ablation(meta)
     if parts and not allow_ablated:
