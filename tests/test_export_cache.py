@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from k3dn.artifacts import _valid, cached_artifact, expected_quantization, recorded_float_layers
 from k3dn.camera.runners import path_sha256
 from k3dn.errors import ArtifactError
-from k3dn.export.cache import _valid, cached_artifact, expected_quantization, recorded_float_layers
 from k3dn.export.weights import load_model
 
 

@@ -48,7 +48,7 @@ CHECK = textwrap.dedent("""
     import importlib.util, json, sys, tempfile
     from pathlib import Path
     import k3dn
-    from k3dn.export.cache import NUMERICS, cached_artifact, recorded_float_layers
+    from k3dn.artifacts import NUMERICS, cached_artifact, recorded_float_layers
     from k3dn.export.weights import load_model
     from k3dn.camera.runners import read_sidecar
 

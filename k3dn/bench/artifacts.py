@@ -1,6 +1,6 @@
 """What `k3dn bench` runs: the rows (backend x precision), how each is opened, and the artifacts they need.
 
-Artifacts come from `export.cache.cached_artifact`, the cache `k3dn deblur --backend` uses too: made with the
+Artifacts come from `k3dn.artifacts.cached_artifact`, the cache `k3dn deblur --backend` uses too: made with the
 export and calibration packages' own pipelines (the same audits and parity checks as `k3dn export` /
 `k3dn quantize`), checked against the weights' hash on every reuse, so a rerun only times. Int8 artifacts use
 the layers kept in float that `calibration/numerics.json` records for these weights (the mix that holds the
@@ -56,14 +56,14 @@ class ArtifactSet:
     variant: str
     size: tuple[int, int]
     weights: str | None = None
-    calib_n: int | None = None  # calibration pairs (None: export.cache.CALIB_PAIRS)
+    calib_n: int | None = None  # calibration pairs (None: k3dn.artifacts.CALIB_PAIRS)
     progress: Callable[[str], None] = print
     folder: Path | None = None
     _loaded: tuple | None = None  # (model, info) of the weights, loaded on the first cache lookup
 
     def get(self, backend: str, precision: str, build: bool = True) -> Path:
         """The artifact's path; raises RuntimeError saying why it is not there."""
-        from k3dn.export.cache import CALIB_PAIRS, SUFFIX, cached_artifact
+        from k3dn.artifacts import CALIB_PAIRS, SUFFIX, cached_artifact
         from k3dn.export.common import artifact_name
         from k3dn.export.weights import load_model
 

@@ -43,7 +43,7 @@ def run_probes(cache: Path, threads: int, runs: int, warmup: int,
 def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list[str], threads: int,
               skip_reason: Callable[[str], str | None]) -> dict:
     """Everything `k3dn bench` measures, as the JSON object (plus '_probes': the Probe objects)."""
-    from k3dn.export.cache import cache_root
+    from k3dn.artifacts import cache_root
     from k3dn.export.weights import load_model
     from k3dn.network.complexity import PAPER_SIZE, count_macs
 

@@ -91,9 +91,9 @@ def published_mixes(names: list[str], state_sha256: str) -> dict[tuple[str, str]
     """The float layers numerics.json publishes for each recipe of `names` on these weights; says on stderr
     which recipes use them and which have none, so those search a mix within the default budget instead of
     silently going all-int8 (which misses the budget on every PT2E backend)."""
+    from k3dn.artifacts import recorded_float_layers
     from k3dn.calibration.pipeline import RECIPES
     from k3dn.calibration.report import BUDGET_DB
-    from k3dn.export.cache import recorded_float_layers
 
     mixes, missing = {}, []
     for name in names:

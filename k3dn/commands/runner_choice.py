@@ -1,7 +1,7 @@
 """Which runner `k3dn deblur` uses: `--model PATH`, `--backend torch`, a cached export, or `auto`.
 
 `auto` takes the fastest exact path available: ExecuTorch (XNNPACK) fp32, then LiteRT fp32, then ONNX Runtime
-fp32, as an artifact of the tile size exported once into the user cache (export.cache), and PyTorch when the
+fp32, as an artifact of the tile size exported once into the user cache (k3dn.artifacts), and PyTorch when the
 frame fits in one tile (no export is worth it then) or no export toolchain is installed. int8 is never
 chosen by `auto`: it is faster but not exact (`--precision int8`, a stated 0.2 dB budget).
 """
@@ -75,7 +75,7 @@ def open_cli_runner(args: argparse.Namespace, frame: tuple[int, int]):
     if tile % 16:
         raise UserError(f"--tile {tile} must be a multiple of 16 for an exported artifact")
     try:
-        from k3dn.export.cache import cached_artifact
+        from k3dn.artifacts import cached_artifact
     except ImportError as exc:
         raise UserError(f"--backend {backend} needs the export toolchains: pip install -e '.[export]' ({exc})") from exc
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 from k3dn.camera.runners import read_sidecar
 from k3dn.errors import ArtifactError
 
-from .common import artifact_name
-from .weights import load_model
+from .export.common import artifact_name
+from .export.weights import load_model
 
 SUFFIX = {"executorch": "pte", "tflite": "tflite", "onnx": "onnx", "coreml": "mlpackage"}
 # What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
@@ -131,7 +131,7 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
     out_dir.mkdir(parents=True, exist_ok=True)
     progress(f"exporting {backend} {stored} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
     if stored in FLOAT_PRECISIONS:
-        from .pipeline import export_backend
+        from .export.pipeline import export_backend
 
         outcome = export_backend(backend, model, size, out_dir, info)
         if outcome.status != "ok":
@@ -147,7 +147,7 @@ def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, 
     from k3dn.calibration.report import BUDGET_DB, float_outputs, score_outputs
     from k3dn.data import make_eval_set
 
-    from .lower import lower
+    from .export.lower import lower
 
     recipe_cls = next((r for r in RECIPES[backend] if r.precision == precision), None)
     if recipe_cls is None:
