@@ -95,7 +95,8 @@ def report(path: str, seed: int) -> int:
     """`k3dn train --report`: diagnostics of a run directory or of a weights file."""
     import json
 
-    from ..training.diagnostics import diagnose_weights, fixed_batch, format_report
+    from ..training.diagnostics import diagnose_weights, format_report
+    from ..training.trainer import fixed_batch
 
     p = Path(path)
     if p.is_dir():

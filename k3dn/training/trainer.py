@@ -256,8 +256,6 @@ class Trainer:
                                    f"{self.model.config.psf_gain!r}; "
                                    f"train with --set psf_gain={source.config.psf_gain}")
             from ..network.convert import to_multiply_gain
-            from .diagnostics import fixed_batch
-
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
             source = to_multiply_gain(source, batch["left"], batch["right"])
         try:
@@ -444,3 +442,11 @@ class Trainer:
         bar.close()
         if self.dist.world_size > 1:
             torch.distributed.barrier()  # every rank returns once rank 0 has written the last checkpoint
+
+
+def fixed_batch(seed: int = 0, batch: int = 4, patch: int = 128) -> dict[str, torch.Tensor]:
+    """Items 0..batch-1 of the default training set (simulated, a pure function of seed): the batch
+    `k3dn train --report WEIGHTS` measures gradients on."""
+    data = build_dataset(TrainConfig(seed=seed, patch=patch))
+    items = [data[i] for i in range(batch)]
+    return {k: torch.stack([it[k] for it in items]) for k in ("left", "right", "sharp", "blurry")}
