@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from k3dn.commands.deblur import load_model
 from k3dn.commands.demo import labelled
 from k3dn.io import read_image, write_image
+from k3dn.network.weights_io import load_model
 from k3dn.pipeline import deblur_image
 
 DOCS = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--weights", default=None, help="safetensors weights (default: the shipped K3DN-Tiny)")
     parser.add_argument("--out", default=str(DOCS / "real_dp.png"))
     args = parser.parse_args()
-    model = load_model(args.weights, "cpu")
+    model = load_model(args.weights)
     rows = []
     for name, label in PAIRS.items():
         left, _ = read_image(DOCS / "real_dp" / f"{name}_left.png")

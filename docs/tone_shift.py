@@ -16,9 +16,9 @@ import argparse
 import numpy as np
 from make_real_figure import DOCS, PAIRS
 
-from k3dn.commands.deblur import load_model
 from k3dn.data import make_eval_set
 from k3dn.io import read_image
+from k3dn.network.weights_io import load_model
 from k3dn.pipeline import deblur_image
 
 
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--weights", default=None, help="safetensors weights (default: the shipped K3DN-Tiny)")
     parser.add_argument("--n", type=int, default=24, help="eval pairs per render (256x256)")
     args = parser.parse_args()
-    model = load_model(args.weights, "cpu")
+    model = load_model(args.weights)
     for name, label in PAIRS.items():
         left, _ = read_image(DOCS / "real_dp" / f"{name}_left.png")
         right, _ = read_image(DOCS / "real_dp" / f"{name}_right.png")

@@ -19,7 +19,7 @@ from k3dn.export.coreml import DEPLOYMENT_TARGET, EXPECTED_OPS, audit_coreml  # 
 from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
 from k3dn.export.pipeline import Outcome, export_backend  # noqa: E402
 from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
-from k3dn.export.weights import load_model  # noqa: E402
+from k3dn.export.weights import model_and_source  # noqa: E402
 
 SIZE = (128, 128)
 MIN_PSNR_FP16 = 45.0
@@ -27,7 +27,7 @@ MIN_PSNR_FP16 = 45.0
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[Outcome, object]:
-    model, weights = load_model("tiny")
+    model, weights = model_and_source("tiny")
     return export_backend("coreml", model, SIZE, tmp_path_factory.mktemp("coreml"), weights), model
 
 

@@ -16,7 +16,7 @@ from k3dn.export.executorch import ALLOWED_NON_DELEGATED, audit_executorch  # no
 from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
 from k3dn.export.pipeline import Outcome, export_backend  # noqa: E402
 from k3dn.export.runners import ExecuTorchRunner, TorchRunner, open_runner  # noqa: E402
-from k3dn.export.weights import load_model  # noqa: E402
+from k3dn.export.weights import model_and_source  # noqa: E402
 
 SIZE = (128, 128)
 MAX_ABS, MIN_PSNR = 1e-4, 60.0  # fp32 budget
@@ -24,7 +24,7 @@ MAX_ABS, MIN_PSNR = 1e-4, 60.0  # fp32 budget
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[Outcome, object]:
-    model, weights = load_model("tiny")
+    model, weights = model_and_source("tiny")
     out = tmp_path_factory.mktemp("executorch")
     return export_backend("executorch", model, SIZE, out, weights), model
 

@@ -21,7 +21,7 @@ from k3dn.cli import main  # noqa: E402
 from k3dn.export.onnx import OPSET, audit_onnx  # noqa: E402
 from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
 from k3dn.export.runners import OnnxRuntimeRunner, TorchRunner, open_runner  # noqa: E402
-from k3dn.export.weights import load_model  # noqa: E402
+from k3dn.export.weights import model_and_source  # noqa: E402
 
 MAX_ABS, MIN_PSNR = 1e-4, 60.0  # fp32 budget
 
@@ -62,7 +62,7 @@ def test_onnx_graph_audit(cli_run) -> None:
 
 def test_onnx_matches_float_model_in_onnxruntime(cli_run) -> None:
     _, _, out = cli_run
-    model, _ = load_model("tiny")
+    model, _ = model_and_source("tiny")
     reference = TorchRunner(model)  # seed 2: export_backend already checked seeds 0 and 1 (see the sidecar)
     with open_runner(out / "k3dn_tiny_128x128_fp32.onnx") as runner:
         assert isinstance(runner, OnnxRuntimeRunner)

@@ -44,11 +44,11 @@ def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list
               skip_reason: Callable[[str], str | None]) -> dict:
     """Everything `k3dn bench` measures, as the JSON object (plus '_probes': the Probe objects)."""
     from k3dn.artifacts import cache_root
-    from k3dn.export.weights import load_model
+    from k3dn.export.weights import model_and_source
     from k3dn.network.complexity import PAPER_SIZE, count_macs
 
     cache = Path(args.cache) if args.cache else cache_root()
-    model, weights_info = load_model(args.variant, args.weights)
+    model, weights_info = model_and_source(args.variant, args.weights)
     gmac_per_mp = count_macs(model, PAPER_SIZE) / 1e9 / megapixels(PAPER_SIZE)
     _say(f"k3dn bench: {model.config.name}, {len(sizes)} size(s) x {len(rows)} row(s), {threads} threads, "
          f"{args.runs} runs after {args.warmup} warm-up; cache {cache}")

@@ -309,10 +309,10 @@ def open_runner(path: str | Path, threads: int | None = None, verify: bool = Tru
         raise FileNotFoundError(f"no artifact at {path}")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
-        from ..network.weights_io import WeightsError, load_weights
+        from ..network.weights_io import WeightsError, load_model
 
         try:
-            model = load_weights(path)
+            model = load_model(path)
         except WeightsError as exc:
             raise ArtifactError(str(exc)) from exc
         return TorchRunner(model, threads=threads)

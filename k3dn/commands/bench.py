@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 
 DEFAULT_SIZES = ("256x256", "512x512", "1024x1024", "1120x1680")
 

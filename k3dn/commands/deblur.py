@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import UserError
-from .runner_choice import load_model  # noqa: F401 - demo, eval and docs scripts load models through here
+from ..errors import UserError
 
 BACKENDS = ("auto", "torch", "executorch", "tflite", "onnx", "coreml")
 

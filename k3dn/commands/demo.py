@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..cli import UserError
+from ..errors import UserError
 
 LABEL_HEIGHT = 22
 
@@ -50,12 +50,13 @@ def run(args: argparse.Namespace) -> int:
     from ..data import simulate_pair
     from ..evaluation.metrics import psnr, ssim
     from ..io import write_image
+    from ..network.weights_io import load_model
     from ..pipeline import deblur_image
-    from .deblur import check_output, load_model
+    from .deblur import check_output
 
     out = Path(args.out)
     check_output(out)
-    model = load_model(args.weights, "cpu")
+    model = load_model(args.weights)
     image, radius = demo_scene()
     sim = simulate_pair(image, radius, family="butterworth", seed=args.seed, noise=(0.002, 0.001),
                         brightness=(0.03, 0.05, 0.02))

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 from ..network.config import VARIANTS
 from .outdir import prepare_out
 

@@ -12,31 +12,15 @@ import argparse
 import importlib.util
 import sys
 
-from ..cli import UserError
+from ..errors import UserError
 
 AUTO_ORDER = (("executorch", "executorch"), ("tflite", "ai_edge_litert"), ("onnx", "onnxruntime"))
 DEFAULT_TILE = 512
 
 
-def load_model(weights: str | None, device: str = "cpu", allow_ablated: bool = False):
-    """The K3DN in `weights` (default: the shipped Tiny) on `device`; UserError if it cannot be loaded.
-    `allow_ablated`: accept a file trained with `k3dn train --ablate` (weights_io.load_weights)."""
-    import torch
-
-    from ..network.weights_io import WeightsError, load_pretrained, load_weights
-
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda requested but no CUDA device is available")
-    try:
-        model = load_weights(weights, allow_ablated=allow_ablated) if weights else load_pretrained("tiny")
-    except WeightsError as exc:
-        raise UserError(str(exc)) from exc
-    return model.to(device)
-
-
 def _check_weights(runner, weights: str) -> None:
     """An artifact run with --weights must have been exported from those weights (its sidecar says)."""
-    from ..network.weights_io import state_sha256
+    from ..network.weights_io import load_model, state_sha256
 
     want = state_sha256(load_model(weights))
     have = runner.sidecar.get("weights", {}).get("state_sha256")
@@ -71,6 +55,8 @@ def open_cli_runner(args: argparse.Namespace, frame: tuple[int, int]):
     if backend == "torch":
         if args.precision != "fp32":
             raise UserError("--backend torch runs fp32; --precision int8 needs an exported backend")
+        from ..network.weights_io import load_model
+
         return TorchRunner(load_model(args.weights), threads=args.threads)
     if tile % 16:
         raise UserError(f"--tile {tile} must be a multiple of 16 for an exported artifact")

@@ -246,9 +246,9 @@ class Trainer:
 
     def init_from(self, weights: str | Path) -> None:
         """Start from a weights file (e.g. the shipped model) with a fresh optimizer and schedule."""
-        from ..network.weights_io import WeightsError, load_weights
+        from ..network.weights_io import WeightsError, load_model
 
-        source = load_weights(weights)
+        source = load_model(weights)
         if isinstance(source, K3DN) and isinstance(self.model, K3DN) \
                 and source.config.psf_gain != self.model.config.psf_gain:
             if self.model.config.psf_gain != "multiply":
