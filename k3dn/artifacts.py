@@ -23,13 +23,14 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from k3dn.backends import BACKENDS
 from k3dn.camera.runners import read_sidecar
 from k3dn.errors import ArtifactError
 
 from .export.common import artifact_name
 from .export.weights import model_and_source
 
-SUFFIX = {"executorch": "pte", "tflite": "tflite", "onnx": "onnx", "coreml": "mlpackage"}
+SUFFIX = {name: b.suffix for name, b in BACKENDS.items()}
 # What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
 STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")

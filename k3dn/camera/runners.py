@@ -28,14 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..backends import BACKENDS, TORCH
 from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
 
 INPUT_NAMES = ("left", "right")
 OUTPUT_NAME = "sharp"
-SUFFIXES = (".safetensors", ".pte", ".tflite", ".onnx", ".mlpackage")
+SUFFIXES = tuple(f".{b.suffix}" for b in (TORCH, *BACKENDS.values()))
 
 
-def _require(backend: str, module: str) -> None:
+def _require(backend: str) -> None:
+    module = BACKENDS[backend].runtime_module
     if importlib.util.find_spec(module) is None:
         raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
 
@@ -155,14 +157,14 @@ class OnnxRuntimeRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
-        _require("onnx", "onnxruntime")
+        _require("onnx")
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
-        self.name, self.threads = "onnxruntime", threads
+        self.name, self.threads = BACKENDS["onnx"].runtime, threads
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.input_shape = tuple(self.session.get_inputs()[0].shape)
 
@@ -188,10 +190,10 @@ class ExecuTorchRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
-        _require("executorch", "executorch")
+        _require("executorch")
         from executorch.extension.pybindings import _portable_lib as runtime
 
-        self.name, self.threads = "executorch", threads
+        self.name, self.threads = BACKENDS["executorch"].runtime, threads
         if threads:
             runtime._unsafe_reset_threadpool(int(threads))
         self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
@@ -217,10 +219,10 @@ class LiteRTRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
-        _require("tflite", "ai_edge_litert")
+        _require("tflite")
         from ai_edge_litert.interpreter import Interpreter
 
-        self.name, self.threads = "litert", threads
+        self.name, self.threads = BACKENDS["tflite"].runtime, threads
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.signature = self.interpreter.get_signature_runner("serving_default")
         self.inputs = self.signature.get_input_details()
@@ -252,12 +254,12 @@ class CoreMLRunner(Runner):
 
     def __init__(self, path: str | Path, compute_units: str = "ALL", threads: int | None = None) -> None:
         super().__init__()
-        _require("coreml", "coremltools")
+        _require("coreml")
         if platform.system() != "Darwin":
             raise RuntimeUnavailable(f"CoreML predictions need macOS, this is {platform.system()}")
         import coremltools as ct
 
-        self.name = "coreml"
+        self.name = BACKENDS["coreml"].runtime
         self.model = ct.models.MLModel(str(path), compute_units=getattr(ct.ComputeUnit, compute_units))
         first = self.model.get_spec().description.input[0]
         self.input_shape = tuple(first.type.multiArrayType.shape)
@@ -269,8 +271,7 @@ class CoreMLRunner(Runner):
         self.model = None
 
 
-_BY_SUFFIX: dict[str, type[Runner]] = {".onnx": OnnxRuntimeRunner, ".pte": ExecuTorchRunner,
-                                       ".tflite": LiteRTRunner, ".mlpackage": CoreMLRunner}
+_BY_SUFFIX: dict[str, type[Runner]] = {f".{b.suffix}": globals()[b.runner] for b in BACKENDS.values()}
 
 
 def sidecar_path(path: str | Path) -> Path:

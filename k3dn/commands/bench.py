@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..backends import BACKENDS
 from ..errors import UserError
 
 DEFAULT_SIZES = ("256x256", "512x512", "1024x1024", "1120x1680")
@@ -89,10 +90,9 @@ def _skip_reason(backend: str) -> str | None:
     """Why a backend cannot run here (None if it can)."""
     import importlib.util
 
-    needs = {"onnx": "onnxruntime", "executorch": "executorch", "tflite": "ai_edge_litert", "coreml": "coremltools"}
     if backend == "coreml" and platform.system() != "Darwin":
         return f"CoreML predictions need macOS, this is {platform.system()}"
-    module = needs.get(backend)
+    module = BACKENDS[backend].runtime_module if backend in BACKENDS else None
     if module and importlib.util.find_spec(module) is None:
         return f"{module} is not installed (pip install -e '.[export]')"
     return None

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backends import EXPORT_BACKENDS, TORCH
 from ..errors import UserError
 
-BACKENDS = ("auto", "torch", "executorch", "tflite", "onnx", "coreml")
+BACKENDS = ("auto", TORCH.name, *EXPORT_BACKENDS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

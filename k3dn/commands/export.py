@@ -13,10 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..backends import EXPORT_BACKENDS
 from ..errors import UserError
 from ..network.config import VARIANTS
 
-BACKEND_CHOICES = ("executorch", "tflite", "coreml", "onnx", "all")
+BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,9 +12,9 @@ import argparse
 import importlib.util
 import sys
 
+from ..backends import AUTO_ORDER, BACKENDS
 from ..errors import UserError
 
-AUTO_ORDER = (("executorch", "executorch"), ("tflite", "ai_edge_litert"), ("onnx", "onnxruntime"))
 DEFAULT_TILE = 512
 
 
@@ -51,7 +51,8 @@ def open_cli_runner(args: argparse.Namespace, frame: tuple[int, int]):
         if args.precision != "fp32":
             raise UserError("--backend auto runs fp32 only; name a backend for --precision int8")
         fits = frame[0] <= tile and frame[1] <= tile
-        backend = "torch" if fits else next((b for b, m in AUTO_ORDER if importlib.util.find_spec(m)), "torch")
+        installed = (b for b in AUTO_ORDER if importlib.util.find_spec(BACKENDS[b].runtime_module))
+        backend = "torch" if fits else next(installed, "torch")
     if backend == "torch":
         if args.precision != "fp32":
             raise UserError("--backend torch runs fp32; --precision int8 needs an exported backend")
