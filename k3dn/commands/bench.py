@@ -125,12 +125,19 @@ def run(args: argparse.Namespace) -> int:
         probe_file.unlink()
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
-    from ..bench.runner import run_bench
+    from ..bench.phone import PhoneSettings
+    from ..bench.runner import BenchSettings, run_bench
 
     rows = args.rows or [k for k, *_ in ROWS]
     threads = args.threads or os.cpu_count() or 1
+    phone = None if not args.adb else PhoneSettings(
+        args.adb, args.rows, args.threads, args.adb_executor_runner, args.adb_benchmark_model, args.adb_cpu_mask,
+        args.variant, args.weights, args.runs, args.warmup, args.calib)
+    settings = BenchSettings(args.variant, args.weights, args.runs, args.warmup, args.cache, args.artifacts,
+                             args.calib, build=not args.no_build, probes=not args.no_probes, profile=args.profile,
+                             phone=phone)
     start = time.perf_counter()
-    obj = run_bench(args, _sizes(args), rows, threads, _skip_reason)
+    obj = run_bench(settings, _sizes(args), rows, threads, _skip_reason)
     obj["command"] = "k3dn bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "k3dn bench"
     obj["created"] = datetime.now(UTC).isoformat(timespec="seconds")
     obj["wall_s"] = round(time.perf_counter() - start, 1)
