@@ -16,10 +16,10 @@ import argparse
 import numpy as np
 from make_real_figure import DOCS, PAIRS
 
+from k3dn.camera import Deblurrer
 from k3dn.data import make_eval_set
 from k3dn.io import read_image
 from k3dn.network.weights_io import load_model
-from k3dn.pipeline import deblur_image
 
 
 def shift(image: np.ndarray, left: np.ndarray, right: np.ndarray) -> float:
@@ -37,13 +37,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=24, help="eval pairs per render (256x256)")
     args = parser.parse_args()
     model = load_model(args.weights)
+    deblur = Deblurrer(model)
     for name, label in PAIRS.items():
         left, _ = read_image(DOCS / "real_dp" / f"{name}_left.png")
         right, _ = read_image(DOCS / "real_dp" / f"{name}_right.png")
-        print(f"{label:<16} model {shift(deblur_image(model, left, right), left, right):+.4f}")
+        print(f"{label:<16} model {shift(deblur(left, right), left, right):+.4f}")
     for render, linear in (("linear", True), ("srgb", False)):
         items = make_eval_set(args.n, (256, 256), linear=linear)
-        model_shift = [shift(deblur_image(model, i["left"], i["right"]), i["left"], i["right"]) for i in items]
+        model_shift = [shift(deblur(i["left"], i["right"]), i["left"], i["right"]) for i in items]
         truth_shift = [shift(i["sharp"], i["left"], i["right"]) for i in items]
         print(f"eval {render:<6} ({len(items)} pairs)  model {stats(model_shift)}")
         print(f"eval {render:<6} ({len(items)} pairs)  truth {stats(truth_shift)}")

@@ -71,12 +71,12 @@ def test_real_dp_capture_gets_sharper_without_a_tone_shift(name) -> None:
     """Real DP pairs have no ground truth: check that edges get stronger (deblurring happened) and
     that the mean level moves no more than defocus itself moves it (no learned tone shortcut beyond
     the physics), on crops of two real sensors."""
+    from k3dn.camera import Deblurrer
     from k3dn.io import read_image
-    from k3dn.pipeline import deblur_image
 
     left, _ = read_image(REAL_DP / f"{name}_left.png")
     right, _ = read_image(REAL_DP / f"{name}_right.png")
-    sharp = deblur_image(k3dn.load_pretrained("tiny"), left, right)
+    sharp = Deblurrer(k3dn.load_pretrained("tiny"))(left, right)
     blurry = (left + right) / 2
     assert _edge_energy(sharp) > 1.05 * _edge_energy(blurry)
     low, high = TONE_SHIFT_RANGE

@@ -125,29 +125,31 @@ class TorchRunner(Runner):
     faster than NCHW on this model (`k3dn bench` rows 'PyTorch eager' vs 'PyTorch default'); the result is
     the same function up to float summation order (tests/test_bench_torch.py states the max |diff|).
     `fast=False` is the plain NCHW eager module. `threads` sets torch's intra-op thread count for the whole
-    process (torch has no per-module setting).
+    process (torch has no per-module setting). `device`: where the module already is (e.g. "cuda" for k3dn eval
+    --device cuda); inputs go there and outputs come back as numpy.
     """
 
     thread_safe = True  # no_grad forward of an eval module keeps no state
 
     def __init__(self, module: torch.nn.Module, name: str = "torch", threads: int | None = None,
-                 fast: bool = True) -> None:
+                 fast: bool = True, device: str | torch.device = "cpu") -> None:
         super().__init__()
         self.module = module.eval()
         self.fast = fast
         if fast:  # a copy: Module.to() works in place, and the caller's module (an export's source) keeps NCHW
             self.module = copy.deepcopy(self.module).to(memory_format=torch.channels_last)
+        self.device = torch.device(device)
         self.name = name
         self.threads = threads
         if threads:
             torch.set_num_threads(threads)
 
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        a, b = torch.from_numpy(left), torch.from_numpy(right)
+        a, b = (torch.from_numpy(v).to(self.device) for v in (left, right))
         if self.fast:
             a, b = a.contiguous(memory_format=torch.channels_last), b.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
-            return self.module(a, b).contiguous().numpy()
+            return self.module(a, b).float().contiguous().cpu().numpy()
 
 
 class OnnxRuntimeRunner(Runner):
