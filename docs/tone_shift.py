@@ -1,5 +1,5 @@
 """Measure the mean-level (tone) shifts quoted in docs/experiments/2026-12-06-real-dp-captures.md,
-the model card and tests/test_pretrained.py.
+the model card and tests/network/test_pretrained.py.
 
     python docs/tone_shift.py [--weights W.safetensors] [--n 24]
 

@@ -123,7 +123,7 @@ class TorchRunner(Runner):
 
     `fast` (default) runs the module with channels_last (NHWC) weights and inputs, which oneDNN convolves
     faster than NCHW on this model (`k3dn bench` rows 'PyTorch eager' vs 'PyTorch default'); the result is
-    the same function up to float summation order (tests/test_bench_torch.py states the max |diff|).
+    the same function up to float summation order (tests/bench/test_bench_torch.py states the max |diff|).
     `fast=False` is the plain NCHW eager module. `threads` sets torch's intra-op thread count for the whole
     process (torch has no per-module setting). `device`: where the module already is (e.g. "cuda" for k3dn eval
     --device cuda); inputs go there and outputs come back as numpy.

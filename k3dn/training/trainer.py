@@ -321,7 +321,7 @@ class Trainer:
         process, else a DistributedDataParallel wrapper made on first use (after --init / --resume; DDP
         broadcasts rank 0's weights then). find_unused_parameters stays off, the cheap setting: the reblur
         branch only reuses the deblur branch's modules, so every step reaches every parameter (checked in
-        tests/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
+        tests/training/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
         step."""
         if self.dist.world_size == 1:
             return self.model.deblur_and_reblur

@@ -31,7 +31,7 @@ from k3dn.network.weights_io import save_weights  # noqa: E402
 
 SIZE = "64x64"
 MIN_PSNR_VS_FLOAT = 30.0  # dB, int8 output vs float output on a parity pair the calibration never saw
-CHECKED_IN = Path(__file__).resolve().parents[1] / "calibration" / "numerics.json"
+CHECKED_IN = Path(__file__).resolve().parents[2] / "calibration" / "numerics.json"
 ARTIFACTS = {
     ("executorch", "int8"): "k3dn_tiny_64x64_int8.pte",
     ("onnx", "int8"): "k3dn_tiny_64x64_int8.onnx",
