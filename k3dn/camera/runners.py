@@ -182,8 +182,8 @@ class ExecuTorchRunner(Runner):
 
     It is driven through the extension module `_portable_lib` itself, the library under the public
     `executorch.runtime.Runtime`: that wrapper imports `executorch.exir` (and with it torchao) for a warning
-    class, 5.5 s of start-up here against 0.3 s, a large share of a camera frame's time budget. The calls are
-    the ones `Runtime.load_program` / `Program.load_method` / `Method.execute` make, with the same
+    class, which costs seconds of start-up against a fraction of one: a large share of a camera frame's time
+    budget. The calls are the ones `Runtime.load_program` / `Program.load_method` / `Method.execute` make, with the same
     (InternalConsistency) program verification.
 
     `threads` resizes ExecuTorch's process-wide threadpool (which XNNPACK uses). A loaded Method holds

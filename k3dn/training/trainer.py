@@ -154,7 +154,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
     Its gradients are small per entry (~2e-9 early in training: each of the N x P x P spectrum entries
     moves the output a little), below AdamW's default eps of 1e-8, where Adam's step shrinks to
-    lr * g / eps and the set cannot move (issue 18). With eps 1e-12 a consistent gradient gets the full
+    lr * g / eps and the set cannot move. With eps 1e-12 a consistent gradient gets the full
     lr step. No weight decay there: decaying a log-spectrum towards 0 pulls it to an arbitrary kernel.
     """
     kernel = [p for n, p in model.named_parameters() if n.startswith("kernels.")]
