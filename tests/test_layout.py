@@ -145,13 +145,32 @@ def test_no_module_cycles(graph) -> None:
     assert _cycles(graph) == []
 
 
-def test_no_folder_cycles(graph) -> None:
+def _folder_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     mods = _modules()
     folders: dict[str, set[str]] = {}
     for mod, targets in graph.items():
         here = _folder(mod, mods)
         folders.setdefault(here, set()).update(_folder(t, mods) for t in targets if _folder(t, mods) != here)
-    assert _cycles(folders) == []
+    return folders
+
+
+def test_no_folder_cycles(graph) -> None:
+    assert _cycles(_folder_graph(graph)) == []
+
+
+# The README's map of the folders, top to bottom: each imports only what stands below it. The last three are
+# shared leaves that import nothing of k3dn.
+LAYERS = ("k3dn", "k3dn.__main__", "k3dn.cli", "k3dn.commands", "k3dn.bench", "k3dn.artifacts", "k3dn.calibration",
+          "k3dn.export", "k3dn.training", "k3dn.evaluation", "k3dn.data", "k3dn.camera", "k3dn.network",
+          "k3dn.io", "k3dn.backends", "k3dn.errors")
+
+
+def test_folders_depend_down_the_readme_map(graph) -> None:
+    folders = _folder_graph(graph)
+    assert sorted(set(folders) - set(LAYERS)) == [], "a new folder or top-level module: place it in LAYERS"
+    upward = sorted(f"{a} imports {b}" for a, targets in folders.items() for b in targets
+                    if LAYERS.index(b) <= LAYERS.index(a))
+    assert upward == []
 
 
 def test_cycle_finder_finds_a_cycle() -> None:
