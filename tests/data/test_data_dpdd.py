@@ -7,28 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import NAMES, make_dpdd
 
 from k3dn.data import DPDDDataset
 from k3dn.io import write_image
-
-NAMES = ("1P0A2417", "1P0A2420")
-
-
-def make_dpdd(root: Path, split: str = "test", names=NAMES, size=(48, 72)) -> dict:
-    """Write dd_dp_dataset_png/{split}_{c,l,r}/... with 16-bit PNGs; return the arrays written."""
-    rng = np.random.default_rng(0)
-    written = {}
-    for name in names:
-        arrays = {key: (rng.integers(0, 65536, (*size, 3)) / 65535).astype(np.float32)
-                  for key in ("left", "right", "sharp")}
-        arrays["blurry"] = (np.round((arrays["left"] + arrays["right"]) / 2 * 65535) / 65535).astype(np.float32)
-        for key, (view, kind) in {"blurry": ("c", "source"), "left": ("l", "source"), "right": ("r", "source"),
-                                  "sharp": ("c", "target")}.items():
-            folder = root / "dd_dp_dataset_png" / f"{split}_{view}" / kind
-            folder.mkdir(parents=True, exist_ok=True)
-            write_image(folder / f"{name}.png", arrays[key], bits=16)
-        written[name] = arrays
-    return written
 
 
 def test_reads_the_canon_layout_losslessly(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import NAMES, make_dpdd
 from conftest import SMALL_OVERRIDES as SMALL
-from test_data_dpdd import NAMES, make_dpdd
 
 from k3dn.cli import main
 from k3dn.data import DPDDDataset
