@@ -85,8 +85,9 @@ def test_wheel_install_carries_the_published_int8_mix(tmp_path) -> None:
     py = venv / "bin" / "python"
     purelib = Path(subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                   check=True, capture_output=True, text=True).stdout.strip())
-    ours = sysconfig.get_paths()["purelib"]
-    (purelib / "zz_k3dn_test_deps.pth").write_text(ours + "\n")
+    # every site directory this interpreter reads (its own, and any a .pth chains in), after the fresh venv's
+    ours = dict.fromkeys([sysconfig.get_paths()["purelib"], *(p for p in sys.path if p.endswith("site-packages"))])
+    (purelib / "zz_k3dn_test_deps.pth").write_text("".join(f"{p}\n" for p in ours))
     # install with this venv's pip into the fresh one's site-packages (no index, no dependencies)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                     "--target", str(purelib), str(wheel)], check=True)
