@@ -37,7 +37,7 @@ from .dp_psf import _lattice, _splat, kernel_centroid
 
 EPS = 1e-4  # relative floor of |K_L|^2 + |K_R|^2 (kernels sum to 1, so |K(0)|^2 = 1)
 SHAPE_FIELDS = ("ramp", "chord", "apod", "asym")
-SHAPE_BOUNDS = {"ramp": (0.2, 3.0), "chord": (0.0, 1.0), "apod": (-0.9, 0.9), "asym": (-0.6, 0.6)}
+SHAPE_BOUNDS = {"ramp": (0.05, 3.0), "chord": (0.0, 1.0), "apod": (-1.0, 0.95), "asym": (-0.6, 0.6)}
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ def _disparities(radius: np.ndarray, shape: PsfShape) -> np.ndarray:
     return np.asarray([kernel_disparity(*family_kernels(float(c), shape)) for c in radius])
 
 
-SHAPE_GRID = {"ramp": (0.5, 0.75, 1.0, 1.5, 2.0), "chord": (0.0, 0.5, 1.0), "apod": (-0.4, 0.0, 0.4, 0.8),
+SHAPE_GRID = {"ramp": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0), "chord": (0.0, 0.5, 1.0), "apod": (-0.4, 0.0, 0.4, 0.8),
               "asym": (0.0,)}
 
 
