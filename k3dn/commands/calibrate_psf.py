@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-radius", type=float, default=12.0, help="largest blur radius searched, px")
     parser.add_argument("--field-zones", type=int, default=1,
                         help="vertical strips for the field-dependent ramp/asymmetry trend (1: none; phones: 3)")
+    parser.add_argument("--min-gain", type=float, default=0.2,
+                        help="a block joins the shape fit if DP kernels explain this share of its residual "
+                             "(default 0.2; phones, whose views differ little: 0.1)")
     parser.add_argument("--figure", default=None, help="also write the fitted-vs-simulator kernel figure (PNG)")
 
 
@@ -67,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--max-radius must be in [1, 24], got {args.max_radius}")
     if not 1 <= args.field_zones <= 8:
         raise UserError(f"--field-zones must be in [1, 8], got {args.field_zones}")
+    if not 0.0 < args.min_gain < 1.0:
+        raise UserError(f"--min-gain must be in (0, 1), got {args.min_gain}")
     pairs = _collect(args.inputs, args.prefix)
 
     from ..data.psf_calib import calibrate, load_pair
@@ -83,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
                             f"{args.block}-px block")
     names = [left.name[: -len("_left" + left.suffix)] for left, _ in pairs]
     try:
-        doc = calibrate(views, args.camera_kind, args.block, args.max_radius, args.field_zones, names)
+        doc = calibrate(views, args.camera_kind, args.block, args.max_radius, args.field_zones, names,
+                        args.min_gain)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     files = {out: (json.dumps(doc, indent=1) + "\n").encode()}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .psf_fit import PsfShape, block_spectra, fit_psf, merge_spectra, select_blocks
+from .psf_fit import PsfShape, block_spectra, fit_psf, fit_radii, merge_spectra, radius_costs, select_blocks
 from .sensor import srgb_to_linear
 
 FORMAT = "k3dn-dp-psf/1"
@@ -51,8 +51,14 @@ def load_pair(left: Path, right: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], camera_kind: str, block: int = 96,
-              max_radius: float = 12.0, field_zones: int = 1, names: list[str] | None = None) -> dict:
-    """Fit the kernel family to linear-light (left, right) pairs of one camera: the parameter document."""
+              max_radius: float = 12.0, field_zones: int = 1, names: list[str] | None = None,
+              min_gain: float = 0.2) -> dict:
+    """Fit the kernel family to linear-light (left, right) pairs of one camera: the parameter document.
+
+    The shape is fitted on the blocks that show DP blur at all: those where the default shape explains at
+    least `min_gain` of the c = 0 residual (in-focus and noise-only blocks would fit the noise). Phones,
+    whose views differ little, need a lower threshold to keep enough blocks.
+    """
     if camera_kind not in CAMERA_KINDS:
         raise ValueError(f"camera kind {camera_kind!r}: choose one of {CAMERA_KINDS}")
     if not pairs:
@@ -61,13 +67,19 @@ def calibrate(pairs: list[tuple[np.ndarray, np.ndarray]], camera_kind: str, bloc
                              for i, (left, right) in enumerate(pairs)])
     if len(spectra.p_ll) < 4:
         raise ValueError(f"only {len(spectra.p_ll)} textured {block}-px blocks: too few to fit")
-    fit = fit_psf(spectra, max_radius=max_radius)
+    _, cost0 = fit_radii(spectra, PsfShape(), max_radius)
+    zero0 = radius_costs(spectra, PsfShape(), np.zeros(1))[:, 0]
+    defocused = cost0 < (1.0 - min_gain) * zero0
+    shaped = select_blocks(spectra, defocused) if defocused.sum() >= 8 else spectra
+    shape = fit_psf(shaped, max_radius=max_radius).shape
+    fit = fit_psf(spectra, max_radius=max_radius, fit_fields=(), start=shape)
     doc = {"format": FORMAT, "camera_kind": camera_kind, "shape": asdict(fit.shape), "block": block,
            "max_radius": max_radius, "pairs": names or [f"pair_{i}" for i in range(len(pairs))],
-           "fit": fit.summary(), "field": None,
+           "fit": fit.summary(min_gain) | {"shape_fit_blocks": int(len(shaped.p_ll)), "min_gain": min_gain},
+           "field": None,
            "note": "fitted from the left/right views alone (cross-convolution constraint); no ground truth read"}
     if field_zones > 1:
-        doc["field"] = _field_trend(spectra, fit.shape, field_zones, max_radius)
+        doc["field"] = _field_trend(shaped, fit.shape, field_zones, max_radius)
     return doc
 
 
@@ -77,7 +89,7 @@ def _field_trend(spectra, shape: PsfShape, zones: int, max_radius: float) -> dic
     xs, ramps, asyms, counts = [], [], [], []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         mask = (spectra.field[:, 0] >= lo) & (spectra.field[:, 0] <= hi)
-        if mask.sum() < 4:
+        if mask.sum() < 8:
             continue
         zone = fit_psf(select_blocks(spectra, mask), max_radius=max_radius, fit_fields=("ramp", "asym"),
                        start=shape, max_evals=40, grid=False)

@@ -35,7 +35,7 @@ import numpy as np
 
 from .dp_psf import _lattice, _splat, kernel_centroid
 
-EPS = 1e-4  # relative floor of |K_L|^2 + |K_R|^2 (kernels sum to 1, so |K(0)|^2 = 1)
+EPS = 1e-9  # guards 0/0 only: a larger floor lets wide kernels hide view noise at high frequencies
 SHAPE_FIELDS = ("ramp", "chord", "apod", "asym")
 SHAPE_BOUNDS = {"ramp": (0.05, 3.0), "chord": (0.0, 1.0), "apod": (-1.0, 0.95), "asym": (-0.6, 0.6)}
 
@@ -206,10 +206,12 @@ def radius_costs(spectra: BlockSpectra, shape: PsfShape, radii: np.ndarray) -> n
 
 
 def _refine(costs: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per block: the grid minimum refined by a parabola through it and its neighbours; and the minimum cost."""
+    """Per block: the grid minimum refined by a parabola through it and its neighbours, and the parabola's
+    minimum cost (so a shape whose best radius falls between grid points is not penalized for it)."""
     i = np.argmin(costs, axis=1)
     rows = np.arange(costs.shape[0])
     best = radii[i].astype(np.float64)
+    best_cost = costs[rows, i].astype(np.float64)
     inner = (i > 0) & (i < len(radii) - 1)
     j = i[inner]
     r = rows[inner]
@@ -217,11 +219,15 @@ def _refine(costs: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarra
     x0, x1, x2 = radii[j - 1], radii[j], radii[j + 1]
     denom = (x0 - x1) * (x0 - x2) * (x1 - x2)
     ok = np.abs(denom) > 1e-12
-    a = (x2 * (c1 - c0) + x1 * (c0 - c2) + x0 * (c2 - c1)) / np.where(ok, denom, 1.0)
-    b = (x2 * x2 * (c0 - c1) + x1 * x1 * (c2 - c0) + x0 * x0 * (c1 - c2)) / np.where(ok, denom, 1.0)
-    vertex = np.where(ok & (a > 0), -b / (2 * np.where(a > 0, a, 1.0)), x1)
-    best[inner] = np.clip(vertex, x0, x2)
-    return best, costs[rows, i]
+    safe = np.where(ok, denom, 1.0)
+    a = (x2 * (c1 - c0) + x1 * (c0 - c2) + x0 * (c2 - c1)) / safe
+    b = (x2 * x2 * (c0 - c1) + x1 * x1 * (c2 - c0) + x0 * x0 * (c1 - c2)) / safe
+    c = (x1 * x2 * (x1 - x2) * c0 + x2 * x0 * (x2 - x0) * c1 + x0 * x1 * (x0 - x1) * c2) / safe
+    convex = ok & (a > 0)
+    vertex = np.clip(np.where(convex, -b / (2 * np.where(convex, a, 1.0)), x1), x0, x2)
+    best[inner] = vertex
+    best_cost[inner] = np.where(convex, np.minimum(a * vertex * vertex + b * vertex + c, c1), c1)
+    return best, np.maximum(best_cost, 0.0)
 
 
 @dataclass
@@ -235,9 +241,10 @@ class PsfFit:
     cost_zero: np.ndarray  # (B,) residual of c = 0 (no blur difference): how much the fit explains
     spectra: BlockSpectra
 
-    def summary(self) -> dict:
-        """JSON-able summary: the shape, medians and the disparity-to-blur relation d = slope * |c|."""
-        keep = self.informative()
+    def summary(self, min_gain: float = 0.2) -> dict:
+        """JSON-able summary: the shape, and over the informative blocks the median |c| and |d| and the
+        disparity-to-blur relation d = slope * |c|."""
+        keep = self.informative(min_gain)
         r, d = np.abs(self.radius[keep]), np.abs(self.disparity[keep])
         slope = float((r * d).sum() / max((r * r).sum(), 1e-12)) if keep.any() else float("nan")
         return {"shape": asdict(self.shape), "blocks": int(len(self.radius)), "informative_blocks": int(keep.sum()),
@@ -296,7 +303,7 @@ def fit_psf(spectra: BlockSpectra, max_radius: float = 12.0, fit_fields: tuple[s
     def objective(v) -> float:
         shape = make(v)
         penalty = sum((getattr(shape, k) - x) ** 2 for k, x in zip(fit_fields, v, strict=True))
-        return float(radius_costs(sub, shape, coarse).min(axis=1).mean()) + 10.0 * penalty
+        return float(_refine(radius_costs(sub, shape, coarse), coarse)[1].mean()) + 10.0 * penalty
 
     shape = start.clipped()
     if fit_fields:
