@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dp_psf import FAMILIES, ButterworthParams, dp_kernels
+from .dp_psf import ALL_FAMILIES, ButterworthParams, dp_kernels
 from .render import radius_levels, render
 from .sensor import SensorParams, add_noise, linear_to_srgb, quantize, random_sensor, srgb_to_linear, view_gains
 
@@ -46,8 +46,8 @@ def render_dp(image: np.ndarray, signed_radius: np.ndarray, family: str = "butte
     `full` adds the render with the full-aperture kernel (K_L + K_R) / 2. With `pad`, image and radius
     are mirror-padded by the largest kernel's half-size so the blur at the border sees content.
     """
-    if family not in FAMILIES:
-        raise ValueError(f"unknown kernel family {family!r}; choose one of {FAMILIES}")
+    if family not in ALL_FAMILIES:
+        raise ValueError(f"unknown kernel family {family!r}; choose one of {ALL_FAMILIES}")
     image = np.asarray(image, np.float32)
     signed_radius = np.asarray(signed_radius, np.float32)
     if signed_radius.shape != image.shape[:2]:
@@ -97,11 +97,13 @@ def simulate_pair(image: np.ndarray, signed_radius: np.ndarray, family: str = "b
     Args:
         image: H x W x 3 all-in-focus image, sRGB (float in [0, 1], uint8 or uint16).
         signed_radius: H x W signed blur radius c in pixels (see `optics.Camera.signed_radius`).
-        family: "butterworth" (RDPD, Abuolaim et al. ICCV 2021) or "disc" (Punnappurath et al. ICCP 2020).
+        family: "butterworth" (RDPD, Abuolaim et al. ICCV 2021), "disc" (Punnappurath et al. ICCP 2020),
+            or a calibrated family ("calibrated_dslr", "calibrated_phone"; see dp_psf).
         seed: seed or Generator for the random draws (noise realization, "random" settings).
         noise: None (off), "random", or (shot, read) Poisson-Gaussian parameters in linear light.
         brightness: None (equal views), "random", or (lr_log_gain, grad_x, grad_y); see SensorParams.
-        psf_params: Butterworth kernel shape (default RDPD's n=3, cutoff 2.5, beta 0.1).
+        psf_params: Butterworth kernel shape (default RDPD's n=3, cutoff 2.5, beta 0.1), or for a
+            calibrated family its psf_fit.PsfShape (default: the fitted shape at the frame centre).
         linear: blur and add noise in linear light (sRGB decoded), as a camera does before its ISP.
         bits: quantize outputs to this many bits (16 like DPDD), None for float.
         window: where the image sits in the sensor frame, for the gain gradients.
