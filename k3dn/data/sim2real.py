@@ -6,7 +6,8 @@ Per textured block of a pair (both views, no ground truth):
   * `blur`: Gaussian-equivalent blur sigma of (L + R) / 2 by the re-blur gradient ratio of Hu and de
     Haan ("Low cost robust blur estimator", ICIP 2006): at the strongest edges of the block, with
     g, g_a, g_b the gradient magnitudes of the block and of its re-blurs by sigma_a < sigma_b,
-    r = (g - g_a) / (g_a - g_b) and sigma = sigma_a sigma_b / ((sigma_b - sigma_a) r + sigma_b).
+    r = (g - g_a) / (g_a - g_b), which falls as the blur grows; sigma is read off the same ratio measured on
+    an ideal step edge blurred by known Gaussians (the closed form ignores the discrete gradient's own blur).
   * `lr_spectrum`: the radially averaged power of L - R over that of (L + R) / 2 in octave bands, i.e.
     how much each spatial frequency differs between the views (it grows with the kernels' asymmetry).
 
@@ -21,7 +22,7 @@ import math
 
 import numpy as np
 
-SIGMA_A, SIGMA_B = 1.0, 2.0
+SIGMA_A, SIGMA_B = 1.5, 3.0
 BANDS = (0.03125, 0.0625, 0.125, 0.25, 0.5)  # cycles/px band edges (octaves below Nyquist)
 
 
@@ -45,8 +46,8 @@ def block_disparity(left: np.ndarray, right: np.ndarray, max_shift: int = 8) -> 
     return s
 
 
-def block_blur(gray: np.ndarray) -> float:
-    """Gaussian-equivalent blur sigma (px) of a block, from the re-blur gradient ratio at its strongest edges."""
+def _edge_ratio(gray: np.ndarray) -> float:
+    """Median (g - g_a) / (g_a - g_b) at the block's strongest 5 % gradients (see the module docstring)."""
     import cv2
 
     def grad(x: np.ndarray) -> np.ndarray:
@@ -54,14 +55,40 @@ def block_blur(gray: np.ndarray) -> float:
         gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, ksize=3)
         return np.hypot(gx, gy)
 
+    gray = np.asarray(gray, np.float32)
     g = grad(gray)
     ga = grad(cv2.GaussianBlur(gray, (0, 0), SIGMA_A, borderType=cv2.BORDER_REFLECT))
     gb = grad(cv2.GaussianBlur(gray, (0, 0), SIGMA_B, borderType=cv2.BORDER_REFLECT))
     inner = (slice(6, -6), slice(6, -6))
     g, ga, gb = g[inner], ga[inner], gb[inner]
     edges = g >= np.quantile(g, 0.95)
-    r = np.median((g[edges] - ga[edges]) / np.maximum(ga[edges] - gb[edges], 1e-6))
-    return float(SIGMA_A * SIGMA_B / max((SIGMA_B - SIGMA_A) * r + SIGMA_B, 1e-6))
+    return float(np.median((g[edges] - ga[edges]) / np.maximum(ga[edges] - gb[edges], 1e-6)))
+
+
+_TABLE: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _ratio_table() -> tuple[np.ndarray, np.ndarray]:
+    """(ratio, sigma) of an ideal step edge blurred by known Gaussians: the ratio's inverse, measured with the
+    same discrete gradients (which the closed form ignores), so sigma means the same on every input."""
+    global _TABLE
+    if _TABLE is None:
+        import cv2
+
+        sigmas = np.concatenate([[0.0], np.geomspace(0.3, 10.0, 40)])
+        step = np.zeros((64, 64), np.float32)
+        step[:, 32:] = 1.0
+        ratios = [_edge_ratio(cv2.GaussianBlur(step, (0, 0), s, borderType=cv2.BORDER_REFLECT) if s else step)
+                  for s in sigmas]
+        order = np.argsort(ratios)
+        _TABLE = (np.asarray(ratios)[order], sigmas[order])
+    return _TABLE
+
+
+def block_blur(gray: np.ndarray) -> float:
+    """Gaussian-equivalent blur sigma (px) of a block, from the re-blur gradient ratio at its strongest edges."""
+    ratios, sigmas = _ratio_table()
+    return float(np.interp(_edge_ratio(gray), ratios, sigmas))
 
 
 def lr_spectrum(left: np.ndarray, right: np.ndarray) -> np.ndarray:
