@@ -74,7 +74,7 @@ def main() -> None:
         gains = [fit_gain(a, b) for a, b in pairs]
         report["noise"][name] = noise | {"vs_simulator": compare_to_simulator(noise, gains)}
         report["gain"][name] = gains
-    from k3dn.data.dp_psf import calibration_doc
+    from k3dn.data.dp_family import calibration_doc
     from k3dn.data.sim2real import kernel_figure
     from k3dn.io import atomic_write_many, encode_image
 

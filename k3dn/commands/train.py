@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--calibrated-prob", args.calibrated_prob), ("--degrade-prob", args.degrade_prob)):
         if not 0.0 <= value <= 1.0:
             raise UserError(f"{flag} must be in [0, 1], got {value}")
-    from ..data.dp_psf import CALIBRATED_FAMILIES
+    from ..data.dp_family import CALIBRATED_FAMILIES
 
     families = [f.strip() for f in args.calibrated_families.split(",") if f.strip()]
     if not families or set(families) - set(CALIBRATED_FAMILIES):

@@ -17,7 +17,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..io import read_image
-from .dp_psf import CALIBRATED_FAMILIES, FAMILIES
+from .dp_family import CALIBRATED_FAMILIES
+from .dp_psf import FAMILIES
 from .generate import DEFAULT_MAX_RADIUS, random_sample
 from .optics import Camera
 from .photos import ImageFolder

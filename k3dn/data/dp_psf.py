@@ -21,14 +21,8 @@ Families:
   of the disc with its copy shifted by t. In closed form each row y of the disc is weighted by
   x + sqrt(r^2 - y^2), a ramp from 0 at its left end to its chord length at its right end.
 
-* ``"calibrated_dslr"``, ``"calibrated_phone"`` -- the parameterised family of ``psf_fit`` (disc with
-  apodization, ramp and left/right asymmetry) with the shape fitted to real views of that camera kind
-  by ``k3dn calibrate-psf`` (parameters in ``psf_params/<kind>.json``). The phone shape changes with
-  the horizontal field position, so its ``params`` is the ``PsfShape`` at the crop's place in the frame
-  (``calibrated_shape``); K_L is not the mirror image of K_R there.
-
-``FAMILIES`` (the two published ones) is what training and evaluation draw from by default;
-``ALL_FAMILIES`` adds the calibrated ones, which a caller opts into.
+The calibrated families fitted to real views (``"calibrated_dslr"``, ``"calibrated_phone"``) live in
+dp_family.py; ``FAMILIES`` (the two published ones) is what training and evaluation draw from by default.
 
 Radii are continuous: the kernels are integrated on a fine lattice (anti-aliased disc edge) and
 splatted bilinearly onto the pixel grid, which keeps their centre of mass, hence the disparity.
@@ -43,9 +37,6 @@ from functools import lru_cache
 import numpy as np
 
 FAMILIES = ("butterworth", "disc")
-CALIBRATED_FAMILIES = ("calibrated_dslr", "calibrated_phone")
-ALL_FAMILIES = FAMILIES + CALIBRATED_FAMILIES
-PARAMS_PACKAGE = "k3dn.data"  # package data: psf_params/<kind>.json, read through importlib.resources
 
 
 @dataclass(frozen=True)
@@ -147,41 +138,6 @@ def translating_disc_right(radius: float, supersample: int = 8) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-@lru_cache(maxsize=4)
-def calibration_doc(family: str) -> dict:
-    """The committed parameter document of a calibrated family (psf_params/<kind>.json)."""
-    import json
-    from importlib.resources import files
-
-    if family not in CALIBRATED_FAMILIES:
-        raise ValueError(f"{family!r} is not a calibrated family; choose one of {CALIBRATED_FAMILIES}")
-    kind = family.removeprefix("calibrated_")
-    return json.loads(files(PARAMS_PACKAGE).joinpath("psf_params", f"{kind}.json").read_text())
-
-
-def calibrated_shape(family: str, field_x: float = 0.0):
-    """The fitted PsfShape of a calibrated family at horizontal field position x in [-1, 1] (0: centre).
-
-    x is rounded to 0.1 so a training stream reuses a bounded set of cached kernels.
-    """
-    from .psf_calib import shape_at
-
-    return shape_at(calibration_doc(family), round(float(np.clip(field_x, -1.0, 1.0)), 1))
-
-
-@lru_cache(maxsize=2048)
-def _calibrated_pair(radius: float, shape) -> tuple[np.ndarray, np.ndarray]:
-    from .psf_fit import family_kernels
-
-    out = []
-    for k in family_kernels(radius, shape, supersample=8):
-        k = k.astype(np.float32)
-        k /= k.sum(dtype=np.float64)
-        k.setflags(write=False)
-        out.append(k)
-    return out[0], out[1]
-
-
 @lru_cache(maxsize=1024)
 def _base_kernel(radius: float, family: str, params: ButterworthParams) -> np.ndarray:
     if radius <= 0:
@@ -201,17 +157,11 @@ def dp_kernels(signed_radius: float, family: str = "butterworth",
                params: ButterworthParams | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(K_L, K_R), float32 (2h+1) x (2h+1), for one signed blur radius in pixels.
 
-    c = 0 gives the 1x1 identity for both views (in-focus points are not blurred). For a calibrated
-    family `params` is its `psf_fit.PsfShape` (None: the fitted shape at the frame centre), and c = 0
-    gives a 3x3 delta.
+    c = 0 gives the 1x1 identity for both views (in-focus points are not blurred).
     """
-    if family in CALIBRATED_FAMILIES:
-        shape = params if params is not None and not isinstance(params, ButterworthParams) \
-            else calibrated_shape(family)
-        k_left, k_right = _calibrated_pair(round(float(signed_radius), 6), shape)
-        return k_left.copy(), k_right.copy()
     if family not in FAMILIES:
-        raise ValueError(f"unknown kernel family {family!r}; choose one of {ALL_FAMILIES}")
+        raise ValueError(f"unknown kernel family {family!r}; choose one of {FAMILIES} (calibrated families: "
+                         "dp_family.view_kernels)")
     params = params or ButterworthParams()
     if family == "disc":
         params = ButterworthParams()  # unused: one cache entry per radius

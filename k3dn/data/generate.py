@@ -11,7 +11,8 @@ from dataclasses import asdict
 import numpy as np
 
 from .deadleaves import dead_leaves
-from .dp_psf import CALIBRATED_FAMILIES, FAMILIES, RDPD_GRID, ButterworthParams, calibrated_shape
+from .dp_family import CALIBRATED_FAMILIES, calibrated_shape
+from .dp_psf import FAMILIES, RDPD_GRID, ButterworthParams
 from .optics import camera_for_target
 from .photos import ImageFolder, bundled_scene
 from .simulate import dp_hflip, kernel_margin, simulate_pair

@@ -11,11 +11,12 @@ the parameter document that `dp_psf`'s "calibrated" families read (k3dn/data/psf
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from .dp_family import shape_at  # noqa: F401  (the document's shape; re-exported)
 from .psf_fit import PsfShape, block_spectra, fit_psf, fit_radii, merge_spectra, radius_costs, select_blocks
 from .sensor import srgb_to_linear
 
@@ -104,13 +105,3 @@ def _field_trend(spectra, shape: PsfShape, zones: int, max_radius: float) -> dic
     return {"zones": [{"x": x, "ramp": r, "asym": a, "blocks": n} for x, r, a, n in
                       zip(xs, ramps, asyms, counts, strict=True)],
             "ramp_per_x": ramp_slope, "asym_per_x": asym_slope}
-
-
-def shape_at(doc: dict, field_x: float = 0.0) -> PsfShape:
-    """The document's kernel shape at normalized horizontal field position x (0: centre)."""
-    shape = PsfShape(**{k: float(v) for k, v in doc["shape"].items()})
-    field = doc.get("field") or {}
-    if field:
-        shape = replace(shape, ramp=shape.ramp + field.get("ramp_per_x", 0.0) * field_x,
-                        asym=shape.asym + field.get("asym_per_x", 0.0) * field_x)
-    return shape.clipped()

@@ -12,7 +12,7 @@ cannot see G: kernels are fitted *up to a shared blur*. What the constraint does
 kernels differ, i.e. the disparity and the sharp aperture edge, which is why the family below has no
 smoothing term (any Gaussian/aberration blur common to both views is the shared blur).
 
-The family (`PsfShape`) is a disc of radius r (the blur size) with
+The family (`PsfShape`, dp_family.py) is a disc of radius r (the blur size) with
   * an apodization: weight 1 + apod (2 rho^2 / r^2 - 1) (apod > 0: brighter rim, as real DP PSFs);
   * a left-right ramp: 1 + ramp ((x + chord sqrt(r^2 - y^2) + (1 - chord) r) / r - 1), clipped at 0
     (ramp = chord = 1 is the Punnappurath translating disc, chord = 0 a straight ramp as in RDPD;
@@ -28,73 +28,17 @@ products per shape.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from .dp_psf import _lattice, _splat, kernel_centroid
+from .dp_family import SHAPE_BOUNDS, SHAPE_FIELDS, PsfShape, family_kernels, kernel_disparity
+
+__all__ = ["SHAPE_BOUNDS", "SHAPE_FIELDS", "BlockSpectra", "PsfFit", "PsfShape", "block_spectra", "family_kernels",
+           "fit_psf", "fit_radii", "kernel_disparity", "merge_spectra", "radius_costs", "radius_grid",
+           "select_blocks", "validate_on_simulated"]
 
 EPS = 1e-9  # guards 0/0 only: a larger floor lets wide kernels hide view noise at high frequencies
-SHAPE_FIELDS = ("ramp", "chord", "apod", "asym")
-SHAPE_BOUNDS = {"ramp": (0.05, 3.0), "chord": (0.0, 1.0), "apod": (-1.0, 0.95), "asym": (-0.6, 0.6)}
-
-
-@dataclass(frozen=True)
-class PsfShape:
-    """Shape of the parameterised DP kernel family (see the module docstring); the radius is separate."""
-
-    ramp: float = 1.0
-    chord: float = 1.0
-    apod: float = 0.0
-    asym: float = 0.0
-
-    def clipped(self) -> PsfShape:
-        """The same shape with every field inside SHAPE_BOUNDS."""
-        return PsfShape(**{k: float(np.clip(getattr(self, k), *SHAPE_BOUNDS[k])) for k in SHAPE_FIELDS})
-
-
-def _right_base(radius: float, ramp: float, chord: float, apod: float, supersample: int) -> np.ndarray:
-    """Kernel of the right photodiode for a point behind the focal plane (weight on +x), float64, sums to 1."""
-    half = int(math.ceil(radius)) + 1
-    if radius < 0.25:
-        k = np.zeros((2 * half + 1, 2 * half + 1))
-        k[half, half] = 1.0
-        return k
-    x, y = _lattice(radius, supersample)
-    r2 = radius * radius
-    inside = x * x + y * y <= r2
-    chord_x = np.sqrt(np.maximum(r2 - y * y, 0.0))
-    slope = np.maximum(1.0 + ramp * ((x + chord * chord_x + (1.0 - chord) * radius) / radius - 1.0), 0.0)
-    rim = np.maximum(1.0 + apod * (2.0 * (x * x + y * y) / r2 - 1.0), 0.0)
-    k = _splat(x, y, np.where(inside, slope * rim, 0.0), half)
-    total = k.sum()
-    if total <= 0:  # a fully clipped ramp: fall back to the plain disc
-        k = _splat(x, y, inside.astype(np.float64), half)
-        total = k.sum()
-    return k / total
-
-
-def family_kernels(signed_radius: float, shape: PsfShape = PsfShape(),
-                   supersample: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """(K_L, K_R) float64, same odd size, each summing to 1, for a signed radius c (px).
-
-    c > 0 puts the right view's weight on +x (the simulator's convention); c < 0 mirrors both kernels,
-    so each photodiode keeps its own ramp and asymmetry on either side of the focal plane.
-    """
-    r = abs(float(signed_radius))
-    right = _right_base(r, shape.ramp * (1.0 + shape.asym), shape.chord, shape.apod, supersample)
-    left = _right_base(r, shape.ramp * (1.0 - shape.asym), shape.chord, shape.apod, supersample)[:, ::-1]
-    if signed_radius < 0:
-        right, left = right[:, ::-1], left[:, ::-1]
-    return np.ascontiguousarray(left), np.ascontiguousarray(right)
-
-
-def kernel_disparity(k_left: np.ndarray, k_right: np.ndarray) -> float:
-    """centroid(K_R) - centroid(K_L) in px: the DP disparity a point at this radius shows."""
-    return kernel_centroid(k_right) - kernel_centroid(k_left)
-
-
 def radius_grid(max_radius: float, step: float = 0.1, rel: float = 0.04) -> np.ndarray:
     """Signed radii: steps of `step` px, or `rel` of the radius where that is larger, mirrored, with 0."""
     pos = [0.0]
@@ -272,7 +216,7 @@ SHAPE_GRID = {"ramp": (0.25, 0.5, 0.75, 1.0, 1.5, 2.0), "chord": (0.0, 0.5, 1.0)
 
 
 def fit_psf(spectra: BlockSpectra, max_radius: float = 12.0, fit_fields: tuple[str, ...] = SHAPE_FIELDS,
-            start: PsfShape = PsfShape(), max_evals: int = 60, max_blocks: int = 300,
+            start: PsfShape | None = None, max_evals: int = 60, max_blocks: int = 300,
             grid: bool = True) -> PsfFit:
     """Fit the shared shape (the fields in `fit_fields`) and every block's signed radius.
 
@@ -286,6 +230,7 @@ def fit_psf(spectra: BlockSpectra, max_radius: float = 12.0, fit_fields: tuple[s
 
     from scipy.optimize import minimize
 
+    start = start or PsfShape()
     if len(spectra.p_ll) == 0:
         raise ValueError("no textured blocks to fit")
     unknown = set(fit_fields) - set(SHAPE_FIELDS)

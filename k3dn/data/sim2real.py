@@ -184,8 +184,8 @@ def kernel_figure(docs: dict[str, dict], disparity: float | None = None, size: i
     so their sizes compare. Returns an H x W x 3 float image."""
     import cv2
 
+    from .dp_family import shape_at
     from .dp_psf import dp_kernels
-    from .psf_calib import shape_at
     from .psf_fit import family_kernels
 
     rows = []

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from k3dn.data.datasets import TrainDataset
-from k3dn.data.dp_psf import CALIBRATED_FAMILIES, calibrated_shape, calibration_doc, dp_kernels
+from k3dn.data.dp_family import CALIBRATED_FAMILIES, calibrated_shape, calibration_doc
+from k3dn.data.dp_family import view_kernels as dp_kernels
 from k3dn.data.psf_calib import FORMAT, shape_at
 from k3dn.data.psf_fit import PsfShape, family_kernels, kernel_disparity
 from k3dn.data.simulate import simulate_pair
@@ -26,7 +27,7 @@ def _digest(sample: dict) -> str:
 def test_committed_parameter_files_are_valid():
     for family in CALIBRATED_FAMILIES:
         kind = family.removeprefix("calibrated_")
-        doc = json.loads((Path(__file__).parents[1] / "k3dn" / "data" / "psf_params" / f"{kind}.json").read_text())
+        doc = json.loads((Path(__file__).parents[2] / "k3dn" / "data" / "psf_params" / f"{kind}.json").read_text())
         assert doc["format"] == FORMAT and doc["camera_kind"] == kind
         assert "no ground truth" in doc["note"]
         assert set(doc["shape"]) == {"ramp", "chord", "apod", "asym"}
