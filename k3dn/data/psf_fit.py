@@ -5,7 +5,7 @@ B_R = S * K_R, so B_L * K_R = B_R * K_L whatever S is. Per block (Hann-windowed,
 its own mean, which removes the left/right gain difference) and per frequency f, with view noise of
 equal power the maximum-likelihood residual is
 
-    E(f) = |B_L(f) K_R(f) - B_R(f) K_L(f)|^2 / (|K_L(f)|^2 + |K_R(f)|^2 + eps)
+    E(f) = |B_L(f) K_R(f) - B_R(f) K_L(f)|^2 / (|K_L(f)|^2 + |K_R(f)|^2)
 
 Convolving both kernels with the same blur G multiplies numerator and denominator by |G(f)|^2, so E
 cannot see G: kernels are fitted *up to a shared blur*. What the constraint does see is how the two
@@ -21,7 +21,8 @@ The family (`PsfShape`, dp_family.py) is a disc of radius r (the blur size) with
     ramp (1 - asym), so K_L is not the mirror image of K_R when asym != 0 (as on phones).
 
 Per block the signed radius c is found on a grid (refined by a parabola); the shape is shared by all
-blocks of a fit and found by Nelder-Mead on the summed, per-block-normalized residual. Since each
+blocks of a fit and found by a grid search and then Nelder-Mead on the mean per-block-normalized
+residual. Since each
 block's cost is a quadratic form in its cross-spectra, all radii of all blocks cost three matrix
 products per shape.
 """
