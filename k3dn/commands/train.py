@@ -41,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soft-mild", action="store_true", default=d.soft_mild,
                         help="soften the scene of each mild pair (Gaussian sigma <= 1.5 px): in-focus soft content "
                              "with no DP disparity, whose target is itself soft")
+    parser.add_argument("--calibrated-prob", type=float, default=d.calibrated_prob,
+                        help="fraction of training pairs rendered with the kernel families fitted to real views "
+                             "(k3dn calibrate-psf; default 0: today's data stream, item for item)")
+    parser.add_argument("--calibrated-families", default=",".join(d.calibrated_families),
+                        help="which fitted families those pairs use: calibrated_dslr, calibrated_phone (default both)")
+    parser.add_argument("--degrade-prob", type=float, default=d.degrade_prob,
+                        help="fraction of training pairs whose views are 8-bit rounded, GIF-palette quantized or "
+                             "JPEG compressed (one of the three, uniformly; default 0)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--blur-space", default=d.blur_space, choices=list(BLUR_SPACES),
                         help="blur the training pairs in linear light, on sRGB values, or a mix of both (default)")
@@ -212,8 +220,19 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--val-every must be >= 0, got {args.val_every}")
     refuse_real_dp("--data", args.data)
     refuse_real_dp("--dpdd", args.dpdd)
-    if args.dpdd is not None and (args.data is not None or args.mild_prob or args.soft_mild):
-        raise UserError("--data, --mild-prob and --soft-mild shape simulated pairs; --dpdd trains on real ones")
+    if args.dpdd is not None and (args.data is not None or args.mild_prob or args.soft_mild or args.calibrated_prob
+                                  or args.degrade_prob):
+        raise UserError("--data, --mild-prob, --soft-mild, --calibrated-prob and --degrade-prob shape simulated "
+                        "pairs; --dpdd trains on real ones")
+    for flag, value in (("--calibrated-prob", args.calibrated_prob), ("--degrade-prob", args.degrade_prob)):
+        if not 0.0 <= value <= 1.0:
+            raise UserError(f"{flag} must be in [0, 1], got {value}")
+    from ..data.dp_family import CALIBRATED_FAMILIES
+
+    families = [f.strip() for f in args.calibrated_families.split(",") if f.strip()]
+    if not families or set(families) - set(CALIBRATED_FAMILIES):
+        raise UserError(f"--calibrated-families {args.calibrated_families!r}: choose from "
+                        f"{', '.join(CALIBRATED_FAMILIES)}")
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
@@ -222,7 +241,9 @@ def run(args: argparse.Namespace) -> int:
                       workers=args.workers, device=args.device, val_every=args.val_every,
                       diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
-                      soft_mild=args.soft_mild, ablate=list(dict.fromkeys(args.ablate)))
+                      soft_mild=args.soft_mild, calibrated_prob=args.calibrated_prob,
+                      calibrated_families=families, degrade_prob=args.degrade_prob,
+                      ablate=list(dict.fromkeys(args.ablate)))
     if cfg.ablate and cfg.arch != "k3dn":
         raise UserError(f"--ablate {', '.join(cfg.ablate)} switches off K3DN parts; the U-Net has none")
     ckpt = Path(args.out) / "last.pt"

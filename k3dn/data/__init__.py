@@ -2,6 +2,11 @@
 
     optics.py      thin lens -> signed circle of confusion c (px)
     dp_psf.py      left/right PSFs: RDPD Butterworth and Punnappurath translating-disc families
+    dp_family.py   the calibrated family (fitted to real views; psf_params/*.json), view_kernels
+    psf_fit.py     fit that family to a DP pair without ground truth (cross-convolution)
+    psf_calib.py   per-camera calibration documents (k3dn calibrate-psf)
+    noise_fit.py   noise and left/right gain of real views; degrade.py: 8-bit / palette / JPEG views
+    sim2real.py    ground-truth-free statistics of real vs simulated pairs
     render.py      layered occlusion-aware compositing (Ikoma et al. 2021), FFT/direct convolution
     sensor.py      per-view gain, Poisson-Gaussian noise, sRGB, 16-bit quantization
     simulate.py    simulate_pair: the forward model end to end

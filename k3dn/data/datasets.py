@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..io import read_image
+from .dp_family import CALIBRATED_FAMILIES
 from .dp_psf import FAMILIES
 from .generate import DEFAULT_MAX_RADIUS, random_sample
 from .optics import Camera
@@ -26,6 +27,8 @@ from .simulate import IN_FOCUS_RADIUS
 EVAL_SEED = 1234  # the project's fixed evaluation set; tools that record which set they used read it here
 _EVAL_STREAM = 0xE7A1  # keeps evaluation samples disjoint from training samples of the same seed
 _MILD_STREAM = 0x3111D  # TrainDataset's choice of mild-blur items, apart from the sample's own stream
+_CALIB_STREAM = 0xCA1B  # TrainDataset's choice of calibrated-family items (same reason)
+_DEGRADE_STREAM = 0xDE64  # TrainDataset's choice and draw of storage artifacts (same reason)
 MILD_RADIUS = 1.5  # px: the largest blur radius of a "mild" pair (training mix and the eval slice)
 MILD_SOFTEN = 1.5  # px: the largest Gaussian sigma of the soft (in-focus, no disparity) scenes of the mild slice
 IMAGE_KEYS = ("left", "right", "sharp", "blurry")
@@ -60,12 +63,19 @@ class TrainDataset(Dataset):
             (decided by a stream of its own, so items with mild_prob=0 are unchanged).
         soft_mild: also soften the scene of each mild item (Gaussian sigma uniform in [0, MILD_SOFTEN]):
             in-focus soft content whose target is itself soft (random_sample's `soften`).
+        calibrated_prob: fraction of items rendered with a calibrated kernel family (fitted to real
+            views by `k3dn calibrate-psf`, dp_psf.CALIBRATED_FAMILIES) instead of the two published
+            ones; decided by a stream of its own, so with 0 (the default) every item is unchanged.
+        calibrated_families: which calibrated families those items draw from (uniformly).
+        degrade_prob: fraction of items whose two views go through 8-bit rounding, a 256-colour
+            palette or JPEG (data/degrade.py), uniformly; the target stays clean. Own stream too.
     """
 
     def __init__(self, patch: int = 128, seed: int = 0, length: int = 10**6,
                  sources: tuple[str, ...] = ("deadleaves", "photos"), user_dir: str | Path | None = None,
                  max_radius: float = DEFAULT_MAX_RADIUS, linear: bool | None = None,
-                 mild_prob: float = 0.0, soft_mild: bool = False) -> None:
+                 mild_prob: float = 0.0, soft_mild: bool = False, calibrated_prob: float = 0.0,
+                 calibrated_families: tuple[str, ...] = CALIBRATED_FAMILIES, degrade_prob: float = 0.0) -> None:
         if patch < 16:
             raise ValueError(f"patch must be >= 16, got {patch}")
         unknown = set(sources) - {"deadleaves", "photos"}
@@ -76,6 +86,14 @@ class TrainDataset(Dataset):
         if not 0.0 <= mild_prob <= 1.0:
             raise ValueError(f"mild_prob must be in [0, 1], got {mild_prob}")
         self.mild_prob = mild_prob
+        for name, p in (("calibrated_prob", calibrated_prob), ("degrade_prob", degrade_prob)):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {p}")
+        bad = set(calibrated_families) - set(CALIBRATED_FAMILIES)
+        if bad or not calibrated_families:
+            raise ValueError(f"calibrated_families {sorted(bad)}: choose from {CALIBRATED_FAMILIES}")
+        self.calibrated_prob, self.calibrated_families = calibrated_prob, tuple(calibrated_families)
+        self.degrade_prob = degrade_prob
         self.soft_mild = soft_mild
         self.folder = ImageFolder(user_dir) if user_dir is not None else None
         self.sources = tuple(sources) + (("user",) if self.folder is not None else ())
@@ -96,8 +114,22 @@ class TrainDataset(Dataset):
             if mild[0] < self.mild_prob:
                 target = float(min(MILD_RADIUS, self.max_radius) * mild[1])
                 soften = float(MILD_SOFTEN * mild[2]) if self.soft_mild else 0.0
-        return random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius,
-                             linear=self.linear, target_radius=target, soften=soften)
+        family = None
+        if self.calibrated_prob > 0:
+            draw = np.random.default_rng([self.seed, index, _CALIB_STREAM]).random(2)
+            if draw[0] < self.calibrated_prob:
+                family = self.calibrated_families[int(draw[1] * len(self.calibrated_families))]
+        sample = random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius,
+                               linear=self.linear, target_radius=target, soften=soften, family=family)
+        if self.degrade_prob > 0:
+            drng = np.random.default_rng([self.seed, index, _DEGRADE_STREAM])
+            if drng.random() < self.degrade_prob:
+                from .degrade import degrade_views
+
+                sample["left"], sample["right"], kind = degrade_views(sample["left"], sample["right"], drng)
+                sample["blurry"] = (sample["left"] + sample["right"]) / 2
+                sample["meta"] = sample["meta"] | {"degrade": kind}
+        return sample
 
     def __getitem__(self, index: int) -> dict:
         return to_tensors(self.sample(index))

@@ -21,6 +21,9 @@ Families:
   of the disc with its copy shifted by t. In closed form each row y of the disc is weighted by
   x + sqrt(r^2 - y^2), a ramp from 0 at its left end to its chord length at its right end.
 
+The calibrated families fitted to real views (``"calibrated_dslr"``, ``"calibrated_phone"``) live in
+dp_family.py; ``FAMILIES`` (the two published ones) is what training and evaluation draw from by default.
+
 Radii are continuous: the kernels are integrated on a fine lattice (anti-aliased disc edge) and
 splatted bilinearly onto the pixel grid, which keeps their centre of mass, hence the disparity.
 """
@@ -157,7 +160,8 @@ def dp_kernels(signed_radius: float, family: str = "butterworth",
     c = 0 gives the 1x1 identity for both views (in-focus points are not blurred).
     """
     if family not in FAMILIES:
-        raise ValueError(f"unknown kernel family {family!r}; choose one of {FAMILIES}")
+        raise ValueError(f"unknown kernel family {family!r}; choose one of {FAMILIES} (calibrated families: "
+                         "dp_family.view_kernels)")
     params = params or ButterworthParams()
     if family == "disc":
         params = ButterworthParams()  # unused: one cache entry per radius

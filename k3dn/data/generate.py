@@ -11,6 +11,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .deadleaves import dead_leaves
+from .dp_family import CALIBRATED_FAMILIES, calibrated_shape
 from .dp_psf import FAMILIES, RDPD_GRID, ButterworthParams
 from .optics import camera_for_target
 from .photos import ImageFolder, bundled_scene
@@ -43,7 +44,7 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
                   folder: ImageFolder | None = None, max_radius: float = DEFAULT_MAX_RADIUS,
                   source: str | None = None, family: str | None = None, target_radius: float | None = None,
                   noise: str | None = "random", brightness: str | None = "random", flip: bool = True,
-                  linear: bool | None = True, soften: float = 0.0) -> dict:
+                  linear: bool | None = True, soften: float = 0.0, families: tuple[str, ...] = FAMILIES) -> dict:
     """One simulated DP capture of size `shape`.
 
     The scene is drawn on a canvas larger by the biggest kernel's half-size on each side and the
@@ -54,6 +55,8 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
     probability LINEAR_PROB). `soften` > 0 Gaussian-blurs the scene itself by that sigma (px) before
     the camera sees it: soft content (smooth surfaces, motion, a lens's own softness) that is in
     focus and has no DP disparity, so the target is that soft image and a deblurrer must leave it.
+    `families`: the kernel families `family=None` draws from (default the two published ones; a
+    calibrated family uses its fitted shape at the crop's horizontal place in the frame).
 
     Returns:
         dict of numpy arrays left, right, blurry, sharp (H x W x 3 float32), radius (H x W float32),
@@ -62,7 +65,7 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
     """
     h, w = shape
     source = source or sources[int(rng.integers(len(sources)))]
-    family = family or FAMILIES[int(rng.integers(len(FAMILIES)))]
+    family = family or families[int(rng.integers(len(families)))]
     params = RDPD_GRID[int(rng.integers(len(RDPD_GRID)))] if family == "butterworth" else ButterworthParams()
     m = kernel_margin(max_radius, "butterworth")  # the widest family
     image, depth = random_scene((h + 2 * m, w + 2 * m), rng, source, folder)
@@ -83,6 +86,8 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
     size = float(rng.uniform(0.25, 1.0))
     x0, y0 = rng.uniform(-1.0, 1.0 - 2 * size, 2)
     window = (float(x0), float(x0 + 2 * size), float(y0), float(y0 + 2 * size))
+    if family in CALIBRATED_FAMILIES:
+        params = calibrated_shape(family, x0 + size)
     if linear is None:
         linear = bool(rng.random() < LINEAR_PROB)
     sim = simulate_pair(image, radius, family, rng, noise=noise, brightness=brightness, psf_params=params,
@@ -94,7 +99,7 @@ def random_sample(shape: tuple[int, int], rng: np.random.Generator, sources: tup
         out = dp_hflip(out)
     out["blurry"] = (out["left"] + out["right"]) / 2
     out["meta"] = {"source": source, "family": family,
-                   "psf_params": asdict(params) if family == "butterworth" else None,
+                   "psf_params": asdict(params) if family == "butterworth" or family in CALIBRATED_FAMILIES else None,
                    "camera": asdict(camera), "sensor": asdict(sim["sensor"]), "target_radius": target_radius,
                    "linear": linear, "soften": soften}
     return out

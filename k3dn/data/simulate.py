@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dp_psf import FAMILIES, ButterworthParams, dp_kernels
+from .dp_family import ALL_FAMILIES, PsfShape, view_kernels
+from .dp_psf import ButterworthParams
 from .render import radius_levels, render
 from .sensor import SensorParams, add_noise, linear_to_srgb, quantize, random_sensor, srgb_to_linear, view_gains
 
@@ -33,21 +34,23 @@ def as_float_image(image: np.ndarray) -> np.ndarray:
     return np.clip(image.astype(np.float32), 0.0, 1.0)
 
 
-def kernel_margin(max_radius: float, family: str = "butterworth", params: ButterworthParams | None = None) -> int:
+def kernel_margin(max_radius: float, family: str = "butterworth",
+                  params: ButterworthParams | PsfShape | None = None) -> int:
     """Half-size of the largest kernel for |c| <= max_radius: the context a render needs around a crop."""
     levels = radius_levels(max(max_radius, 0.5))
-    return dp_kernels(float(levels[-1]), family, params)[0].shape[0] // 2
+    return view_kernels(float(levels[-1]), family, params)[0].shape[0] // 2
 
 
 def render_dp(image: np.ndarray, signed_radius: np.ndarray, family: str = "butterworth",
-              params: ButterworthParams | None = None, full: bool = False, pad: bool = True) -> dict[str, np.ndarray]:
+              params: ButterworthParams | PsfShape | None = None, full: bool = False,
+              pad: bool = True) -> dict[str, np.ndarray]:
     """Noise-free DP views of a (linear-light) image: {"left", "right"} (+ "full"), H x W x 3 float32.
 
     `full` adds the render with the full-aperture kernel (K_L + K_R) / 2. With `pad`, image and radius
     are mirror-padded by the largest kernel's half-size so the blur at the border sees content.
     """
-    if family not in FAMILIES:
-        raise ValueError(f"unknown kernel family {family!r}; choose one of {FAMILIES}")
+    if family not in ALL_FAMILIES:
+        raise ValueError(f"unknown kernel family {family!r}; choose one of {ALL_FAMILIES}")
     image = np.asarray(image, np.float32)
     signed_radius = np.asarray(signed_radius, np.float32)
     if signed_radius.shape != image.shape[:2]:
@@ -56,7 +59,7 @@ def render_dp(image: np.ndarray, signed_radius: np.ndarray, family: str = "butte
         raise ValueError("radius map contains NaN or inf")
 
     def kernel_fn(c: float) -> np.ndarray:
-        k_left, k_right = dp_kernels(c, family, params)
+        k_left, k_right = view_kernels(c, family, params)
         stack = [k_left, k_right] + ([(k_left + k_right) / 2] if full else [])
         return np.stack(stack)
 
@@ -90,18 +93,20 @@ def _sensor_from(noise, brightness, rng: np.random.Generator, bits: int | None) 
 
 def simulate_pair(image: np.ndarray, signed_radius: np.ndarray, family: str = "butterworth",
                   seed: int | np.random.Generator | None = 0, noise=None, brightness=None,
-                  psf_params: ButterworthParams | None = None, linear: bool = True, bits: int | None = 16,
+                  psf_params: ButterworthParams | PsfShape | None = None, linear: bool = True, bits: int | None = 16,
                   window: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0), pad: bool = True) -> dict:
     """Simulate a dual-pixel capture of an all-in-focus image.
 
     Args:
         image: H x W x 3 all-in-focus image, sRGB (float in [0, 1], uint8 or uint16).
         signed_radius: H x W signed blur radius c in pixels (see `optics.Camera.signed_radius`).
-        family: "butterworth" (RDPD, Abuolaim et al. ICCV 2021) or "disc" (Punnappurath et al. ICCP 2020).
+        family: "butterworth" (RDPD, Abuolaim et al. ICCV 2021), "disc" (Punnappurath et al. ICCP 2020),
+            or a calibrated family ("calibrated_dslr", "calibrated_phone"; see dp_psf).
         seed: seed or Generator for the random draws (noise realization, "random" settings).
         noise: None (off), "random", or (shot, read) Poisson-Gaussian parameters in linear light.
         brightness: None (equal views), "random", or (lr_log_gain, grad_x, grad_y); see SensorParams.
-        psf_params: Butterworth kernel shape (default RDPD's n=3, cutoff 2.5, beta 0.1).
+        psf_params: Butterworth kernel shape (default RDPD's n=3, cutoff 2.5, beta 0.1), or for a
+            calibrated family its psf_fit.PsfShape (default: the fitted shape at the frame centre).
         linear: blur and add noise in linear light (sRGB decoded), as a camera does before its ISP.
         bits: quantize outputs to this many bits (16 like DPDD), None for float.
         window: where the image sits in the sensor frame, for the gain gradients.

@@ -80,6 +80,9 @@ class TrainConfig:
     reblur_every: int = 1  # run the reblur branch (L_reb, Eq. 17) every this many steps; others skip it
     mild_prob: float = 0.0  # fraction of training pairs with blur radius <= data.MILD_RADIUS (in focus / phone-like)
     soft_mild: bool = False  # soften the scene of each mild pair too: soft in-focus content the model must keep
+    calibrated_prob: float = 0.0  # fraction of pairs rendered with a kernel family fitted to real views (opt-in)
+    calibrated_families: list = field(default_factory=lambda: ["calibrated_dslr", "calibrated_phone"])
+    degrade_prob: float = 0.0  # fraction of pairs whose views go through 8-bit / GIF palette / JPEG (opt-in)
     ablate: list = field(default_factory=list)  # parts trained switched off (k3dn.network.ablate keys): studies only
 
 
@@ -109,7 +112,8 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None, world_si
     if cfg.blur_space not in BLUR_SPACES:
         raise ValueError(f"unknown blur space {cfg.blur_space!r}; choose from {sorted(BLUR_SPACES)}")
     return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space],
-                        mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild,
+                        mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild, calibrated_prob=cfg.calibrated_prob,
+                        calibrated_families=tuple(cfg.calibrated_families), degrade_prob=cfg.degrade_prob,
                         length=max(10**6, items_needed(cfg, world_size)))
 
 
