@@ -13,6 +13,7 @@ PAPER_FIGURES: dict[str, dict[str, float]] = {
 
 
 PSF_GAINS = ("multiply", "divide")  # K3DNConfig.psf_gain, see psf.py
+SELECT_MODES = ("learned", "oracle", "uniform")  # K3DNConfig.select_mode, see selection.py
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class K3DNConfig:
         psf_gain: how the kernel query's weights enter the deblur (psf.py): "multiply" (N a, the
             default) or "divide" (1 / clip(N a, min_gain), the first shipped weights; files without
             this field load as "divide").
+        select_radii: full-resolution blur radii (px) of the per-pixel blur-size hypotheses of
+            selection.py (Eq. 7 with soft layers, at 1/4 resolution); () = no selection block.
+        select_kernel_size: P of the selection block's inverse kernels (odd).
+        select_hidden: channels of the selection head.
+        select_mode: where the selection weights come from: "learned" (the head; what ships), "oracle"
+            (the simulator's true blur radius; design studies) or "uniform" (1/M; the ablation).
     """
 
     name: str = "tiny"
@@ -57,6 +64,10 @@ class K3DNConfig:
     min_gain: float = 0.125
     min_spectrum: float = 0.05
     psf_gain: str = "multiply"
+    select_radii: tuple[float, ...] = ()
+    select_kernel_size: int = 9
+    select_hidden: int = 32
+    select_mode: str = "learned"
 
     def __post_init__(self) -> None:
         if self.num_kernels != self.feat_channels:
@@ -67,6 +78,13 @@ class K3DNConfig:
             raise ValueError(f"psf_gain must be one of {PSF_GAINS}, got {self.psf_gain!r}")
         if self.disp_block < 1:
             raise ValueError("disp_block must be >= 1")
+        if self.select_radii and (len(self.select_radii) < 2 or list(self.select_radii) != sorted(self.select_radii)
+                                  or self.select_radii[0] < 0):
+            raise ValueError(f"select_radii must be >= 2 increasing radii >= 0, got {self.select_radii}")
+        if self.select_kernel_size % 2 != 1:
+            raise ValueError("select_kernel_size must be odd")
+        if self.select_mode not in SELECT_MODES:
+            raise ValueError(f"select_mode must be one of {SELECT_MODES}, got {self.select_mode!r}")
 
     @property
     def stride(self) -> int:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from .metrics import all_metrics
 from .pipeline import Runner, deblur_image
+from .selection_eval import blur_bin_psnr
 
 METRIC_COLUMNS = [("psnr", "PSNR↑", 1.0, "{:.2f}"), ("ssim", "SSIM↑", 1.0, "{:.3f}"),
                   ("rmse_rel", "RMSE_rel(1e-2)↓", 1e2, "{:.2f}"), ("mae", "MAE(1e-1)↓", 1e1, "{:.3f}"),
@@ -37,7 +38,10 @@ def score_pairs(runner: Runner | None, items: Iterable[dict], device: str = "cpu
             pred = deblur_image(runner, item["left"], item["right"], tile=tile, device=device)
         top = item.get("score_top", 0)
         mask = item.get("in_focus")
-        rows.append(all_metrics(pred[top:], item["sharp"][top:], None if mask is None else mask[top:]))
+        row = all_metrics(pred[top:], item["sharp"][top:], None if mask is None else mask[top:])
+        if "radius" in item:  # simulated pairs: PSNR per blur-size bin too
+            row |= blur_bin_psnr(pred[top:], item["sharp"][top:], item["radius"][top:])
+        rows.append(row)
     return rows
 
 

@@ -43,7 +43,7 @@ from .ablate import ablated
 from .baseline import UNetBaseline
 from .config import K3DNConfig
 from .distributed import DistInfo, StepItems, resolve_device
-from .losses import k3dn_loss
+from .losses import k3dn_loss, selection_loss
 from .metrics import psnr
 from .model import K3DN, PairRestorer
 from .weights_io import save_weights
@@ -81,6 +81,7 @@ class TrainConfig:
     mild_prob: float = 0.0  # fraction of training pairs with blur radius <= data.MILD_RADIUS (in focus / phone-like)
     soft_mild: bool = False  # soften the scene of each mild pair too: soft in-focus content the model must keep
     ablate: list = field(default_factory=list)  # K3DN parts trained switched off (k3dn.ablate keys): studies only
+    select_loss_weight: float = 0.0  # weight of the blur-size selection's auxiliary loss (losses.selection_loss)
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -166,6 +167,13 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return groups
 
 
+def _adds_selection(source: torch.nn.Module, model: torch.nn.Module) -> bool:
+    """--init from a file without the blur-size selection block into a model with one: the block starts as
+    the identity (selection.py), so the file's function is kept and only the block's parameters are new."""
+    return isinstance(source, K3DN) and isinstance(model, K3DN) and not source.config.select_radii \
+        and bool(model.config.select_radii)
+
+
 class _TrainPass(torch.nn.Module):
     """`model.deblur_and_reblur` as a forward(): DistributedDataParallel synchronises the gradients of
     what runs through its wrapped module's forward only."""
@@ -174,9 +182,18 @@ class _TrainPass(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, left: torch.Tensor, right: torch.Tensor,
-                sharp: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.model.deblur_and_reblur(left, right, sharp)
+    def forward(self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None,
+                radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        return train_outputs(self.model, left, right, sharp, radius)
+
+
+def train_outputs(model: PairRestorer, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None,
+                  radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+    """K3DN.train_outputs, or the same dict from a model that has only deblur_and_reblur (the U-Net)."""
+    if isinstance(model, K3DN):
+        return model.train_outputs(left, right, sharp, radius)
+    restored, reblurred = model.deblur_and_reblur(left, right, sharp)
+    return {"restored": restored, "reblurred": reblurred, "select": None}
 
 
 class Trainer:
@@ -260,10 +277,17 @@ class Trainer:
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
             source = to_multiply_gain(source, batch["left"], batch["right"])
         try:
-            self.model.load_state_dict(source.state_dict(), strict=True)
+            self.model.load_state_dict(source.state_dict(), strict=not _adds_selection(source, self.model))
         except RuntimeError as exc:
             raise WeightsError(f"weights file {weights} does not match the model being trained: "
                                f"{str(exc).splitlines()[0]}") from exc
+        if _adds_selection(source, self.model):
+            missing = set(self.model.state_dict()) - set(source.state_dict())
+            extra = set(source.state_dict()) - set(self.model.state_dict())
+            outside = sorted(k for k in missing if not k.startswith(("select.", "select_head.")))
+            if outside or extra:
+                raise WeightsError(f"weights file {weights} does not match the model being trained beyond the "
+                                   f"added selection block: missing {outside[:3]}, unexpected {sorted(extra)[:3]}")
         self.model.train()
         self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -292,12 +316,19 @@ class Trainer:
         cfg = self.cfg
         left, right, sharp, blurry = (batch[k].to(self.device).contiguous(memory_format=self.memory_format)
                                       for k in ("left", "right", "sharp", "blurry"))
+        radius = batch["radius"].to(self.device) if "radius" in batch else None
         reblur = cfg.reblur_weight > 0 and self.step % cfg.reblur_every == 0
         with self.autocast():
-            restored, reblurred = self.train_pass()(left, right, sharp if reblur else None)
-        restored = restored.float()
-        reblurred = None if reblurred is None else reblurred.float()
+            out = self.train_pass()(left, right, sharp if reblur else None, radius)
+        restored = out["restored"].float()
+        reblurred = None if out["reblurred"] is None else out["reblurred"].float()
         losses = k3dn_loss(restored, sharp, reblurred, blurry, cfg.reblur_weight, cfg.freq_weight)
+        if cfg.select_loss_weight > 0 and out["select"] is not None:
+            if radius is None:
+                raise ValueError("select_loss_weight > 0 needs the simulator's blur radius (simulated data only)")
+            select = selection_loss(out["select"].float(), radius, self.model.config.select_radii)
+            losses["loss"] = losses["loss"] + cfg.select_loss_weight * select
+            losses["select"] = select.detach()
         self.opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         if diagnose:
@@ -325,7 +356,7 @@ class Trainer:
         tests/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
         step."""
         if self.dist.world_size == 1:
-            return self.model.deblur_and_reblur
+            return lambda *args: train_outputs(self.model, *args)
         if self._ddp is None:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -365,9 +396,16 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         self.model.eval()
         outs, ins = [], []
+        oracle = isinstance(self.model, K3DN) and self.model.config.select_radii \
+            and self.model.config.select_mode == "oracle"
         for item in self.eval_set:
             left, right = (torch.from_numpy(item[k]).permute(2, 0, 1)[None].to(self.device) for k in ("left", "right"))
-            pred = self.model(left, right)[0].permute(1, 2, 0).cpu().numpy()
+            if oracle:  # the design study's oracle needs the true radius: patches of a multiple of the stride
+                radius = torch.from_numpy(np.asarray(item["radius"], np.float32))[None, None].to(self.device)
+                pred = self.model._deblur_parts(left, right, radius)["sharp"].clamp(0, 1)
+            else:
+                pred = self.model(left, right)
+            pred = pred[0].permute(1, 2, 0).cpu().numpy()
             outs.append(psnr(pred, item["sharp"]))
             ins.append(psnr((item["left"] + item["right"]) / 2, item["sharp"]))
         return {"val_psnr": float(np.mean(outs)), "val_input_psnr": float(np.mean(ins))}

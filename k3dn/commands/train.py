@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the DPDD split to train on (never test: it is the benchmark)")
     parser.add_argument("--dpdd-flip", action=argparse.BooleanOptionalAction, default=True,
                         help="mirror half of the DPDD crops, swapping the left and right views (keeps the DP sign)")
+    parser.add_argument("--select-loss-weight", type=float, default=d.select_loss_weight,
+                        help="weight of the blur-size selection's auxiliary loss on the simulator's blur radius "
+                             "(0: off; needs a model with --set select_radii=...)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
     parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
@@ -224,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
                       workers=args.workers, device=args.device, val_every=args.val_every,
                       diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
-                      soft_mild=args.soft_mild, ablate=list(dict.fromkeys(args.ablate)))
+                      soft_mild=args.soft_mild, ablate=list(dict.fromkeys(args.ablate)),
+                      select_loss_weight=args.select_loss_weight)
     if cfg.ablate and cfg.arch != "k3dn":
         raise UserError(f"--ablate {', '.join(cfg.ablate)} switches off K3DN parts; the U-Net has none")
     ckpt = Path(args.out) / "last.pt"
