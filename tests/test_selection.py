@@ -41,7 +41,10 @@ def test_hypothesis_kernels_are_symmetric_sum_to_one_and_invert_exactly() -> Non
     assert torch.allclose(k, k.flip(-1)) and torch.allclose(kinv, kinv.flip(-1))  # DP symmetry (Eq. 2)
     assert torch.allclose(k.sum(dim=(-2, -1)), torch.ones(len(RADII)), atol=1e-5)
     # circular convolution of K and its inverse is the unit impulse on the P x P grid (Eq. 7)
-    spec = torch.fft.fft2(torch.fft.ifftshift(k, dim=(-2, -1))) * torch.fft.fft2(torch.fft.ifftshift(kinv, dim=(-2, -1)))
+    def spectrum(t: torch.Tensor) -> torch.Tensor:
+        return torch.fft.fft2(torch.fft.ifftshift(t, dim=(-2, -1)))
+
+    spec = spectrum(k) * spectrum(kinv)
     assert torch.allclose(spec.real, torch.ones_like(spec.real), atol=1e-4)
     # the ladder: hypothesis 0 is the identity, wider radii blur more (lower centre tap)
     assert float(k[0, 4, 4].detach()) > 0.99
