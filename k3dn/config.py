@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 PAPER_FIGURES: dict[str, dict[str, float]] = {
     # Table 1 of the paper: parameters (M) and "flops" (G, multiply-accumulates at 1120x1680).
@@ -85,6 +85,15 @@ class K3DNConfig:
             raise ValueError("select_kernel_size must be odd")
         if self.select_mode not in SELECT_MODES:
             raise ValueError(f"select_mode must be one of {SELECT_MODES}, got {self.select_mode!r}")
+
+    def identity(self) -> dict:
+        """The fields that define the function, as a dict: the selection block's settings only when the block
+        exists, so the hash of a model without it (weights_io.state_sha256) is what it was before they existed."""
+        out = asdict(self)
+        if not self.select_radii:
+            for key in ("select_radii", "select_kernel_size", "select_hidden", "select_mode"):
+                out.pop(key)
+        return out
 
     @property
     def stride(self) -> int:
