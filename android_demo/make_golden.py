@@ -24,8 +24,8 @@ import numpy as np
 from k3dn.camera import Deblurrer
 from k3dn.camera.levels import from_unit, to_unit
 from k3dn.camera.raw import deinterleave_columns, split_combined
+from k3dn.camera.runners import Runner
 from k3dn.camera.tiling import blend_ramp, tile_grid, tile_starts, tile_weight
-from k3dn.runners import Runner
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "core" / "src" / "test" / "resources" / "golden"
 SEED = 21

@@ -3,7 +3,7 @@ and agreement with the first row. Targets (issue 20): <= 10 s with the default b
 
     python benchmarks/camera_12mp.py --backends auto executorch:int8 --threads 2 [--out docs/bench/camera_12mp.md]
 
-Artifacts come from the user cache (export.cache; exported once, not timed here: run each backend once
+Artifacts come from the user cache (k3dn.artifacts; exported once, not timed here: run each backend once
 first, or pass --warm, which runs a 600x600 frame through each backend before timing).
 """
 

@@ -73,7 +73,7 @@ def test_torch_runner_call(benchmark) -> None:
     """pytest-benchmark's own timing of the default TorchRunner call at 256 x 256, beside eager in the same
     process (channels_last was 1.47x faster there: 133 vs 196 ms on 2 cores)."""
     import k3dn
-    from k3dn.runners import TorchRunner
+    from k3dn.camera.runners import TorchRunner
 
     model = k3dn.load_pretrained("tiny")
     left = np.random.default_rng(0).random((1, 3, 256, 256), dtype=np.float32)  # 128 x 128 is too noisy here

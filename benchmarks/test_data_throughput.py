@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from k3dn.data import TrainDataset
-from k3dn.train import TrainConfig, Trainer
+from k3dn.training.trainer import TrainConfig, Trainer
 
 BATCH, PATCH, ROUNDS = 4, 128, 3
 MAX_DATA_TO_STEP = 0.5

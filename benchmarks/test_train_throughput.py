@@ -16,8 +16,8 @@ import time
 import torch
 
 from k3dn.data import TrainDataset
-from k3dn.losses import k3dn_loss
-from k3dn.train import TrainConfig, Trainer
+from k3dn.training.losses import k3dn_loss
+from k3dn.training.trainer import TrainConfig, Trainer
 
 BATCH, PATCH, STEPS = 4, 128, 8
 # Measured here (2 shared cores, 2 threads): 1.91x and 2.09x in two runs. The target is 2x; the

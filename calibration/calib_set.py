@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from export.common import commit_path, temp_path
+from k3dn.export.common import commit_path, temp_path
 
 DEFAULT_N = 64
 DEFAULT_SIZE = (128, 128)

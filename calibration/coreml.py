@@ -50,7 +50,7 @@ class CoreMLW8(Recipe):
         import coremltools as ct
         import coremltools.optimize as cto
 
-        from export.coreml import export_coreml, save_mlmodel
+        from k3dn.export.coreml import export_coreml, save_mlmodel
 
         if list(float_layers):
             raise ValueError("the CoreML recipe keeps no layer in float")

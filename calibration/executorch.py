@@ -50,6 +50,6 @@ class ExecuTorchInt8(Recipe):
         return self.calibrated.runner(self.calibrated.convert(float_layers))
 
     def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
-        from export.executorch import write_pte
+        from k3dn.export.executorch import write_pte
 
         return write_pte(self.calibrated.convert(float_layers), self.example, out)

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import INPUT_NAMES, commit_path, temp_path
+from k3dn.export.common import INPUT_NAMES, commit_path, temp_path
 
 from .pt2e import ROOT_LAYER, assign_layers, export_graph
 from .recipe import NumpyRunner, Recipe
@@ -133,7 +133,7 @@ class OnnxInt8(Recipe):
     def calibrate(self, inputs: Sequence[tuple[np.ndarray, np.ndarray]], progress: bool = True) -> None:
         import onnx
 
-        from export.onnx import export_onnx
+        from k3dn.export.onnx import export_onnx
 
         example = tuple(torch.from_numpy(x) for x in inputs[0])
         export_onnx(self.lowered, example, self.fp32)
@@ -145,7 +145,7 @@ class OnnxInt8(Recipe):
         self.layers = sorted(dq_consumers)
 
     def candidate(self, float_layers: Iterable[str] = ()) -> NumpyRunner:
-        from export.runners import OnnxRuntimeRunner
+        from k3dn.export.runners import OnnxRuntimeRunner
 
         self._n += 1
         path = self._quantize(self.tmp / f"candidate_{self._n}.onnx", float_layers)

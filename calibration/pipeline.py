@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import (
+from k3dn.export.common import (
     artifact_name,
     commit_path,
     missing_modules,
@@ -30,11 +30,11 @@ from export.common import (
     temp_path,
     write_json_atomic,
 )
-from export.lower import LoweredK3DN, lower
-from export.parity import PARITY_SEEDS, Budget, ParityError, ParityResult, check_parity, parity_pairs
-from export.pipeline import check_size, sidecar_json
-from export.runners import RuntimeUnavailable, TorchRunner, open_runner
-from k3dn.model import K3DN
+from k3dn.export.lower import LoweredK3DN, lower
+from k3dn.export.parity import PARITY_SEEDS, Budget, ParityError, ParityResult, check_parity, parity_pairs
+from k3dn.export.pipeline import check_size, sidecar_json
+from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner
+from k3dn.network.model import K3DN
 
 from .calib_set import CalibSet
 from .coreml import W8A8_NOTE, CoreMLW8
@@ -74,7 +74,7 @@ class Outcome:
 def fp32_reference(name: str, lowered: LoweredK3DN, size: tuple[int, int], tmpdir: Path, items: Sequence[dict],
                    reference: Sequence[np.ndarray], float_psnr_gt: float, progress: bool = True) -> Row:
     """The backend's fp32 artifact (for the size budget) and its scores in its runtime (if it runs here)."""
-    mod = importlib.import_module(f"export.{name}")
+    mod = importlib.import_module(f"k3dn.export.{name}")
     missing = missing_modules(mod.REQUIRES)
     if missing:
         return Row(name, "fp32", None, None, None, None, float_psnr_gt, status="skipped",
@@ -135,9 +135,9 @@ def quantize_recipe(
             progress(f"  {name} {precision}: calibrating on {len(inputs)} inputs of {size[0]}x{size[1]} "
                      f"({len(calib)} pairs, sha256 {calib.sha256[:12]})")
         recipe.calibrate(inputs, progress=bars)
+        reason = "the mix given for these weights (e.g. published in numerics.json)"
         float_layers = list(recipe.default_float_layers if float_layers is None else float_layers)
-        searchable = recipe.simulated.startswith("PT2E") or recipe.simulated == "runtime"
-        if (budget_db is not None or sensitivity) and recipe.needs_calibration and searchable:
+        if (budget_db is not None or sensitivity) and recipe_cls.searchable():
             sub, sub_ref = items[:search_n], reference[:search_n]
             sub_float = score_outputs(sub_ref, sub, sub_ref, with_ssim=False).psnr_gt
 
@@ -157,9 +157,10 @@ def quantize_recipe(
                                                      start=mixed.float_layers, max_added=CONFIRM_MAX_ADDED)
                     mixed.steps = search_steps + mixed.steps
                 outcome.mixed, float_layers = mixed, mixed.float_layers
+                reason = f"mixed precision, budget {budget_db} dB"
             outcome.sensitivity = list(ranking or [])
         recipe.write(tmp, float_layers)
-        audit = importlib.import_module(f"export.{name}").__dict__[f"audit_{name}"](tmp).check()
+        audit = importlib.import_module(f"k3dn.export.{name}").__dict__[f"audit_{name}"](tmp).check()
         inputs_desc = f"{len(PARITY_SEEDS)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds)"
         io = None
         try:
@@ -193,8 +194,8 @@ def quantize_recipe(
             "calibration_set": calib.describe() | {"inputs": len(inputs), "input_size": list(size)}
             if recipe.needs_calibration else None,
             "float_layers": float_layers,
-            "float_layers_reason": recipe.default_float_reason if float_layers == list(recipe.default_float_layers)
-            else f"mixed precision, budget {budget_db} dB",
+            "float_layers_reason": recipe.default_float_reason
+            if float_layers == list(recipe.default_float_layers) else reason,
             "eval": {"set": f"k3dn.data.make_eval_set(n={len(items)}, size={tuple(size)})",
                      "float": float_scores.to_dict(), "quantized": row.scores.to_dict() if row.scores else None,
                      "drop_db": None if row.drop_db is None else round(row.drop_db, 4)},
@@ -227,8 +228,12 @@ def quantize_backends(
     names: Sequence[str], model: K3DN, size: tuple[int, int], out_dir: str | Path, calib: CalibSet,
     items: Sequence[dict], weights_info: dict, budget_db: float | None = None, search_n: int = 6,
     sensitivity: bool = False, progress: Progress = print, bars: bool = True,
+    mixes: dict[tuple[str, str], list[str]] | None = None, default_budget_db: float | None = None,
 ) -> tuple[Scores, list[Row], list[Outcome]]:
-    """Every recipe of every backend in `names`: (float scores, fp32 reference rows, quantized outcomes)."""
+    """Every recipe of every backend in `names`: (float scores, fp32 reference rows, quantized outcomes).
+
+    Without `budget_db`, a recipe uses its mix from `mixes` ((backend, precision) -> float layers, e.g. the
+    published numerics.json mix) and, where none is given, searches one within `default_budget_db` (if set)."""
     from .report import float_outputs
 
     check_size(model.config, size)
@@ -250,8 +255,11 @@ def quantize_backends(
                               note=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             fp32_rows.append(ref_row)
             for recipe_cls in RECIPES[name]:
+                mix = None if budget_db is not None else (mixes or {}).get((name, recipe_cls.precision))
+                budget = budget_db if budget_db is not None or mix is not None else default_budget_db
                 o = quantize_recipe(recipe_cls, model, lowered, size, out_dir, calib, items, reference, float_scores,
-                                    ref_row.bytes, weights_info, budget_db, search_n, sensitivity, progress, bars)
+                                    ref_row.bytes, weights_info, budget, search_n, sensitivity, progress, bars,
+                                    float_layers=mix)
                 outcomes.append(o)
                 r = o.row
                 if r.status == "ok":

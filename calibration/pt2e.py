@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from export.common import example_args
+from k3dn.export.common import example_args
 
 ROOT_LAYER = "top"
 Q_KEY = "quantization_annotation"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.lower import LoweredK3DN
+from k3dn.export.lower import LoweredK3DN
 
 NumpyRunner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -38,6 +38,11 @@ class Recipe(abc.ABC):
     simulated: str = "runtime"
     default_float_layers: tuple[str, ...] = ()  # what the fixed recipe keeps in float
     default_float_reason: str = ""
+
+    @classmethod
+    def searchable(cls) -> bool:
+        """Whether a mixed-precision search can measure candidates (calibrated, simulated by PT2E or the runtime)."""
+        return cls.needs_calibration and (cls.simulated.startswith("PT2E") or cls.simulated == "runtime")
 
     def __init__(self, lowered: LoweredK3DN, size: tuple[int, int]) -> None:
         self.lowered = lowered.eval()

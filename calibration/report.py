@@ -1,7 +1,7 @@
 """Quality of a quantized model on the project's evaluation set, against ground truth and the float model,
 and the table / numerics file that collect it per backend x precision.
 
-Scores: PSNR and SSIM against ground truth (k3dn.metrics, the eval table's definitions), PSNR of the
+Scores: PSNR and SSIM against ground truth (k3dn.evaluation.metrics, the eval table's definitions), PSNR of the
 output against the float PyTorch model's output, each the mean over the evaluation pairs. The drop is
 float PSNR(GT) - quantized PSNR(GT). Budget (issue 6): drop <= 0.2 dB and int8 file <= 30% of the fp32
 file of the same backend.
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from k3dn.metrics import psnr, ssim
+from k3dn.evaluation.metrics import psnr, ssim
 
 BUDGET_DB = 0.2
 BUDGET_SIZE_RATIO = 0.30

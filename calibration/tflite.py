@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.common import OUTPUT_NAME
+from k3dn.export.common import OUTPUT_NAME
 
 from .pt2e import Q_KEY, ROOT_LAYER, Calibrated, calibrate, export_graph, share_data_movement
 from .recipe import NumpyRunner, Recipe
@@ -69,7 +69,7 @@ def _annotate(quantizer) -> Callable[[torch.fx.GraphModule], None]:
 
 
 def _wrapped(lowered):
-    from export.tflite import NamedOutput
+    from k3dn.export.tflite import NamedOutput
 
     return NamedOutput(lowered).eval()
 
@@ -107,7 +107,7 @@ class TFLiteInt8(Recipe):
     def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
         from litert_torch.quantize.quant_config import QuantConfig
 
-        from export.tflite import write_tflite
+        from k3dn.export.tflite import write_tflite
 
         module = self.calibrated.convert(float_layers, fold_quantize=False)
         return write_tflite(module, self.example, out, quant_config=QuantConfig(pt2e_quantizer=self.quantizer))
@@ -142,7 +142,7 @@ class TFLiteDynamicInt8(Recipe):
     def write(self, out: Path, float_layers: Iterable[str] = ()) -> Path:
         from litert_torch.quantize.quant_config import QuantConfig
 
-        from export.tflite import write_tflite
+        from k3dn.export.tflite import write_tflite
 
         if list(float_layers):
             raise ValueError("int8-dynamic keeps no layer in float")

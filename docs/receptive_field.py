@@ -15,8 +15,8 @@ import torch
 
 import k3dn
 from k3dn.camera import Deblurrer
+from k3dn.camera.runners import TorchRunner
 from k3dn.data import make_eval_set
-from k3dn.runners import TorchRunner
 
 
 def receptive_field(model: torch.nn.Module, size: int = 384) -> None:

@@ -1,11 +1,11 @@
 """Lowering and on-device export of K3DN: ExecuTorch (.pte), TFLite/LiteRT (.tflite), CoreML (.mlpackage)
 and ONNX (.onnx), each checked against the float PyTorch model in its real runtime.
 
-    from export.lower import lower                   # inference-only, delegable graph
-    from export.pipeline import export_backends      # export + audit + parity + sidecar, per backend
-    from export.runners import open_runner           # run any artifact: runner(left, right) -> sharp
+    from k3dn.export.lower import lower                   # inference-only, delegable graph
+    from k3dn.export.pipeline import export_backends      # export + audit + parity + sidecar, per backend
+    from k3dn.export.runners import open_runner           # run any artifact: runner(left, right) -> sharp
 
-Backend toolchains are imported only when a backend is used, so `import export` needs torch alone.
+Backend toolchains are imported only when a backend is used, so `import k3dn.export` needs torch alone.
 """
 
 from .common import BACKENDS

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from k3dn.model import K3DN
-from k3dn.runners import INPUT_NAMES, OUTPUT_NAME, path_sha256  # noqa: F401 - the I/O contract lives with the runners
+from k3dn.camera.runners import INPUT_NAMES, OUTPUT_NAME, path_sha256  # noqa: F401 - the I/O contract lives with the runners
+from k3dn.network.model import K3DN
 
 from .lower import LoweredK3DN, lower
 

@@ -2,7 +2,7 @@
 
 Route: torch.export the lowered module, then torch.jit.trace the exported graph module, then
 `ct.convert`. Tracing the exported module (not the lowered one) matters: a direct trace records the
-shape arithmetic of k3dn.blocks.shifted (`max(dy, 0) + h`) as tensor ops, and coremltools 9.0 fails
+shape arithmetic of k3dn.network.blocks.shifted (`max(dy, 0) + h`) as tensor ops, and coremltools 9.0 fails
 on it (`aten::Int` of a non-scalar); the exported graph has those shapes as plain integers. The
 torch.export -> ct.convert route itself failed here on no-op slices (`Unsupported fx node alias`).
 

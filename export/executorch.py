@@ -1,7 +1,7 @@
 """ExecuTorch: torch.export -> constant propagation -> to_edge_transform_and_lower(XnnpackPartitioner)
 -> .pte, every compute op inside the XNNPACK delegate.
 
-Constant propagation runs first because k3dn/blocks.py builds its constant weights (the ones of
+Constant propagation runs first because k3dn/network/blocks.py builds its constant weights (the ones of
 `channel_sum`, `nearest_upsample`, `block_mean`) inside forward: torch.export records them as
 `aten.full`/`aten.ones` nodes, and XNNPACK only takes convolutions whose weights are constants, so
 without folding 92 convolutions (81 of them in the SRP attention) would stay on portable kernels.

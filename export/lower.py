@@ -15,13 +15,13 @@ as constant conv weights (DESIGN.md, "Lowering for phones"):
   conv_transpose2d (litert-torch left the decoder's TRANSPOSE_CONV weights in float32), and NPUs
   run a 1x1 conv + depth-to-space better than a strided transposed conv.
 
-The channel softmax and nearest upsampling are k3dn.blocks' export-safe forms (reshape-based: see
+The channel softmax and nearest upsampling are k3dn.network.blocks' export-safe forms (reshape-based: see
 their docstrings for the ExecuTorch and TFLite problems the obvious forms hit).
 
 The encoder, disparity estimator, SRP block and decoder are the trained submodules, deep-copied
 (the SRP local attention is already s^2 zero-pad + slice products reduced by ones 1x1 convs).
 The lowered module takes inputs that are already padded to `config.stride` (reflect padding is not
-delegable, so it stays in the pipeline, k3dn/padding.py) and does no input validation.
+delegable, so it stays in the pipeline, k3dn/network/padding.py) and does no input validation.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from k3dn.blocks import nearest_upsample, softmax_channels
-from k3dn.config import K3DNConfig
-from k3dn.model import K3DN
+from k3dn.network.blocks import nearest_upsample, softmax_channels
+from k3dn.network.config import K3DNConfig
+from k3dn.network.model import K3DN
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)

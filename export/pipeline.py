@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from k3dn.config import K3DNConfig
-from k3dn.model import K3DN
+from k3dn.network.config import K3DNConfig
+from k3dn.network.model import K3DN
 
 from .common import (
     BACKENDS,
@@ -74,14 +74,14 @@ def check_size(config: K3DNConfig, size: tuple[int, int]) -> None:
     if h % s or w % s or min(h, w) < config.min_size:
         raise ValueError(f"export size {h}x{w}: H and W must be multiples of {s} and >= {config.min_size} "
                          f"(e.g. {max(-(-h // s) * s, config.min_size)}x{max(-(-w // s) * s, config.min_size)}); "
-                         "pad frames in the pipeline (k3dn.padding) before the artifact")
+                         "pad frames in the pipeline (k3dn.network.padding) before the artifact")
 
 
 # --- one backend -----------------------------------------------------------------------------
 def _backend(name: str):
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose from {BACKENDS}")
-    return importlib.import_module(f"export.{name}")
+    return importlib.import_module(f"k3dn.export.{name}")
 
 
 def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, final: Path, artifact: Path, audit,
@@ -99,7 +99,7 @@ def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, 
         "input_size": list(size),
         "io": {"inputs": {n: tensor for n in INPUT_NAMES}, "outputs": {OUTPUT_NAME: tensor},
                "padding": f"inputs are already padded to multiples of {model.config.stride} "
-                          "(k3dn.padding.pad_to_stride, reflect) and the output is cropped after"},
+                          "(k3dn.network.padding.pad_to_stride, reflect) and the output is cropped after"},
         "precision": precision,
         "audit": audit.to_dict(),
         "parity": parity.to_dict(),

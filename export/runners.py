@@ -1,10 +1,9 @@
-"""The runners live on the inference side, in `k3dn.runners`; this module keeps the export-side name.
+"""The runners live on the inference side, in `k3dn.camera.runners`; this module keeps the export-side name.
 
-    from export.runners import open_runner      # same objects as k3dn.runners
+    from k3dn.export.runners import open_runner      # same objects as k3dn.camera.runners
 """
 
-from k3dn.errors import RuntimeUnavailable
-from k3dn.runners import (
+from k3dn.camera.runners import (
     CoreMLRunner,
     ExecuTorchRunner,
     LiteRTRunner,
@@ -13,6 +12,7 @@ from k3dn.runners import (
     TorchRunner,
     open_runner,
 )
+from k3dn.errors import RuntimeUnavailable
 
 __all__ = ["CoreMLRunner", "ExecuTorchRunner", "LiteRTRunner", "OnnxRuntimeRunner", "Runner", "RuntimeUnavailable",
            "TorchRunner", "open_runner"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 
 import k3dn
-from k3dn.model import K3DN
-from k3dn.weights_io import LEGACY_PSF_GAIN, load_weights, read_weights, state_sha256
+from k3dn.network.model import K3DN
+from k3dn.network.weights_io import LEGACY_PSF_GAIN, PRETRAINED_DIR, load_weights, read_weights, state_sha256
 
 from .common import path_sha256
 
@@ -32,14 +32,14 @@ def random_model(variant: str = "tiny", seed: int = 0, **overrides) -> K3DN:
 
 def shipped_weights(variant: str) -> Path | None:
     """k3dn/weights/k3dn_<variant>.safetensors if the package ships it."""
-    path = Path(k3dn.__file__).resolve().parent / "weights" / f"k3dn_{variant}.safetensors"
+    path = PRETRAINED_DIR / f"k3dn_{variant}.safetensors"
     return path if path.is_file() else None
 
 
 def load_model(variant: str = "tiny", weights: str | Path | None = None) -> tuple[K3DN, dict]:
     """(model in eval mode, weights description for the sidecar).
 
-    weights: a safetensors state dict, loaded by `k3dn.weights_io.load_weights` (the one loader: its metadata
+    weights: a safetensors state dict, loaded by `k3dn.network.weights_io.load_weights` (the one loader: its metadata
     'config' gives the architecture, a file from before `psf_gain` existed runs the legacy "divide" gain); a
     file without a config loads into `variant`'s architecture. Default: the shipped weights of `variant`, else
     `random_model(variant, 0)` ("random-seed-0").

@@ -1,8 +1,8 @@
 """k3dn: K3DN dual-pixel defocus deblurring, from training to phones."""
 
-from .config import VARIANTS, K3DNConfig
-from .model import K3DN, create
-from .weights_io import WeightsError, load_pretrained, load_weights, save_weights
+from .network.config import VARIANTS, K3DNConfig
+from .network.model import K3DN, create
+from .network.weights_io import WeightsError, load_pretrained, load_weights, save_weights
 
 __all__ = ["K3DN", "K3DNConfig", "VARIANTS", "WeightsError", "create", "load_pretrained", "load_weights",
            "save_weights"]

@@ -13,5 +13,5 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _artifact_cache(tmp_path_factory, monkeypatch):
-    """Artifacts exported on demand (export.cache) go to one temporary cache per session, never ~/.cache."""
+    """Artifacts exported on demand (k3dn.artifacts) go to one temporary cache per session, never ~/.cache."""
     monkeypatch.setenv("K3DN_CACHE", str(tmp_path_factory.getbasetemp() / "k3dn_cache"))

@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from k3dn.ablate import ABLATIONS, AblatedRunner, ablated
 from k3dn.cli import main
 from k3dn.data import make_eval_set
-from k3dn.weights_io import load_pretrained
+from k3dn.network.ablate import ABLATIONS, AblatedRunner, ablated
+from k3dn.network.weights_io import load_pretrained
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import k3dn
-from k3dn.runners import TorchRunner
+from k3dn.camera.runners import TorchRunner
 
 TOLERANCE = 1e-4  # export.parity's fp32 budget
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from k3dn.blocks import block_mean, channel_sum, nearest_upsample, shifted_views, softmax_channels
-from k3dn.srp import local_attention
+from k3dn.network.blocks import block_mean, channel_sum, nearest_upsample, shifted_views, softmax_channels
+from k3dn.network.srp import local_attention
 
 
 @pytest.mark.parametrize("factor", [1, 2, 3])

@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from calibration.calib_set import build_calib_set, load_calib_set
+from k3dn.calibration.calib_set import build_calib_set, load_calib_set
 from k3dn.cli import main
 
 SIZE = (32, 32)

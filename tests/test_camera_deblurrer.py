@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 import k3dn
 from k3dn.camera import Deblurrer
+from k3dn.camera.runners import TorchRunner
 from k3dn.errors import PipelineError
-from k3dn.runners import TorchRunner
 
 # Tiled vs whole frame, shipped Tiny, 200x330 eval pair, 160-px tiles with 48 px overlap (the smallest tiles
 # that keep the test fast; the default 512/96 leaves more context): measured max|diff| 0.003, PSNR 77 dB.

@@ -10,7 +10,7 @@ from conftest import SMALL_OVERRIDES as SMALL
 import k3dn
 from k3dn.cli import main
 from k3dn.io import read_image, write_image
-from k3dn.weights_io import save_weights
+from k3dn.network.weights_io import save_weights
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import k3dn
 from k3dn.camera import raw
 from k3dn.cli import main
 from k3dn.io import encode_samples, read_samples
-from k3dn.weights_io import save_weights
+from k3dn.network.weights_io import save_weights
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from conftest import SMALL_OVERRIDES as SMALL
 
 import k3dn
 from k3dn.cli import main
-from k3dn.weights_io import save_weights
+from k3dn.network.weights_io import save_weights
 
 
 def test_eval_prints_input_and_model_rows(tmp_path, capsys) -> None:

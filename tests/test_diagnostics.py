@@ -10,9 +10,9 @@ from test_train import FixedPairs
 
 import k3dn
 from k3dn.cli import main
-from k3dn.diagnostics import zero_grad_params
-from k3dn.train import TrainConfig, Trainer
-from k3dn.weights_io import save_weights
+from k3dn.network.weights_io import save_weights
+from k3dn.training.diagnostics import zero_grad_params
+from k3dn.training.trainer import TrainConfig, Trainer
 
 KEYS = ("left", "right", "sharp", "blurry")
 

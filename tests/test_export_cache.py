@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from export.cache import cached_artifact, expected_quantization, recorded_float_layers
-from export.weights import load_model
+from k3dn.artifacts import _valid, cached_artifact, expected_quantization, recorded_float_layers
+from k3dn.camera.runners import path_sha256
 from k3dn.errors import ArtifactError
-from k3dn.runners import path_sha256
+from k3dn.export.weights import load_model
 
 
 def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):
@@ -45,3 +45,19 @@ def test_a_stale_int8_artifact_is_not_reused(tmp_path, backend) -> None:
         _fake_artifact(folder, name, sha, quantization)
         with pytest.raises(ArtifactError, match="no checked"):
             cached_artifact(backend, "int8", (64, 64), cache_dir=tmp_path, build=False)
+
+
+def test_weights_without_a_published_mix_expect_a_searched_one(tmp_path) -> None:
+    """Other weights have no numerics.json mix: a build searches one within the budget, and only a searched
+    artifact (whatever layers it kept) is reused, not an all-int8 one."""
+    pytest.importorskip("onnx")
+    sha = "0" * 64
+    expected = expected_quantization("onnx", "int8", sha)
+    assert expected["float_layers"] is None and expected["budget_db"] == 0.2
+    folder = tmp_path / "artifacts" / sha[:16]
+    name = "k3dn_tiny_64x64_int8.onnx"
+    base = {"scheme": expected["scheme"], "calibration_set": {"pairs": 16}, "float_layers": ["top"]}
+    _fake_artifact(folder, name, sha, {**base, "mixed_precision": None})
+    assert not _valid(folder / name, sha, 16, expected)
+    path = _fake_artifact(folder, name, sha, {**base, "mixed_precision": {"budget_db": 0.2}})
+    assert _valid(path, sha, 16, expected)

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.export
 
 pytest.importorskip("coremltools", reason="coremltools not installed (pip install -e '.[export]')")
 
-from export.coreml import DEPLOYMENT_TARGET, EXPECTED_OPS, audit_coreml  # noqa: E402
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.pipeline import Outcome, export_backend  # noqa: E402
-from export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
-from export.weights import load_model  # noqa: E402
+from k3dn.export.coreml import DEPLOYMENT_TARGET, EXPECTED_OPS, audit_coreml  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.pipeline import Outcome, export_backend  # noqa: E402
+from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
+from k3dn.export.weights import load_model  # noqa: E402
 
 SIZE = (128, 128)
 MIN_PSNR_FP16 = 45.0

@@ -12,11 +12,11 @@ pytestmark = pytest.mark.export
 
 pytest.importorskip("executorch", reason="ExecuTorch toolchain not installed (pip install -e '.[export]')")
 
-from export.executorch import ALLOWED_NON_DELEGATED, audit_executorch  # noqa: E402
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.pipeline import Outcome, export_backend  # noqa: E402
-from export.runners import ExecuTorchRunner, TorchRunner, open_runner  # noqa: E402
-from export.weights import load_model  # noqa: E402
+from k3dn.export.executorch import ALLOWED_NON_DELEGATED, audit_executorch  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.pipeline import Outcome, export_backend  # noqa: E402
+from k3dn.export.runners import ExecuTorchRunner, TorchRunner, open_runner  # noqa: E402
+from k3dn.export.weights import load_model  # noqa: E402
 
 SIZE = (128, 128)
 MAX_ABS, MIN_PSNR = 1e-4, 60.0  # fp32 budget

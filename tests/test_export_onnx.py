@@ -17,11 +17,11 @@ pytest.importorskip("onnxruntime", reason="ONNX toolchain not installed (pip ins
 pytest.importorskip("onnxscript", reason="ONNX toolchain not installed (pip install -e '.[export]')")
 pytest.importorskip("onnxsim", reason="onnxsim not installed (pip install -e '.[export]')")
 
-from export.onnx import OPSET, audit_onnx  # noqa: E402
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.runners import OnnxRuntimeRunner, TorchRunner, open_runner  # noqa: E402
-from export.weights import load_model  # noqa: E402
 from k3dn.cli import main  # noqa: E402
+from k3dn.export.onnx import OPSET, audit_onnx  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.runners import OnnxRuntimeRunner, TorchRunner, open_runner  # noqa: E402
+from k3dn.export.weights import load_model  # noqa: E402
 
 MAX_ABS, MIN_PSNR = 1e-4, 60.0  # fp32 budget
 

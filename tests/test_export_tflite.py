@@ -13,11 +13,11 @@ pytestmark = pytest.mark.export
 pytest.importorskip("litert_torch", reason="litert-torch not installed (pip install -e '.[export]')")
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed (pip install -e '.[export]')")
 
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.pipeline import Outcome, export_backend  # noqa: E402
-from export.runners import LiteRTRunner, TorchRunner, open_runner  # noqa: E402
-from export.tflite import audit_tflite  # noqa: E402
-from export.weights import load_model  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.pipeline import Outcome, export_backend  # noqa: E402
+from k3dn.export.runners import LiteRTRunner, TorchRunner, open_runner  # noqa: E402
+from k3dn.export.tflite import audit_tflite  # noqa: E402
+from k3dn.export.weights import load_model  # noqa: E402
 
 SIZE = (128, 128)
 MAX_ABS, MIN_PSNR = 1e-4, 60.0  # fp32 budget

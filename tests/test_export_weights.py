@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from export.weights import load_model, random_model, shipped_weights, state_sha256
+from k3dn.export.weights import load_model, random_model, shipped_weights, state_sha256
 
 
 def test_random_model_is_seeded_and_has_no_all_zero_layer() -> None:
@@ -51,9 +51,9 @@ def test_weights_file_is_loaded_strictly_with_its_config(tmp_path) -> None:
 
 def test_export_loads_the_function_k3dn_loads(tmp_path) -> None:
     """Regression: export.weights once built its own model from the file's config and defaulted psf_gain to the
-    new "multiply", while k3dn.weights_io ran the shipped (legacy) file as "divide": every export and int8
+    new "multiply", while k3dn.network.weights_io ran the shipped (legacy) file as "divide": every export and int8
     artifact computed another function (0.037 max |diff|, 46 dB) and passed parity against that same model."""
-    from k3dn.weights_io import load_pretrained, load_weights
+    from k3dn.network.weights_io import load_pretrained, load_weights
 
     legacy = random_model("tiny", 5, widths=(16, 32, 64), feat_channels=64, num_kernels=64, psf_gain="divide")
     cfg = {k: v for k, v in asdict(legacy.config).items() if k != "psf_gain"}  # a file from before psf_gain

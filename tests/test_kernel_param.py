@@ -9,10 +9,10 @@ import numpy as np
 import torch
 
 import k3dn
-from k3dn.convert import to_multiply_gain
 from k3dn.data import TrainDataset
-from k3dn.kernels import KernelSet, soft_bound, soft_bound_inverse
-from k3dn.weights_io import load_weights, read_weights
+from k3dn.network.convert import to_multiply_gain
+from k3dn.network.kernels import KernelSet, soft_bound, soft_bound_inverse
+from k3dn.network.weights_io import load_weights, read_weights
 
 LOG_MIN = math.log(0.05)
 
@@ -59,7 +59,7 @@ def test_a_first_format_file_loads_its_exact_kernel_spectrum(tmp_path) -> None:
     state, _ = read_weights(path)
     model = load_weights(path)
     assert model.config.psf_gain == "divide"
-    from k3dn.kernels import _symmetrize
+    from k3dn.network.kernels import _symmetrize
 
     re, _ = _symmetrize(state["kernels.w_re"].double(), state["kernels.w_im"].double())
     legacy = (LOG_MIN * torch.sigmoid(re)) * model.kernels.not_dc.double()

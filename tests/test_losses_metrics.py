@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from k3dn.losses import charbonnier, k3dn_loss
-from k3dn.metrics import all_metrics, mae, psnr, rmse_rel, sharp_region_error, ssim
+from k3dn.evaluation.metrics import all_metrics, mae, psnr, rmse_rel, sharp_region_error, ssim
+from k3dn.training.losses import charbonnier, k3dn_loss
 
 
 def test_charbonnier_is_l1_like_and_smooth_at_zero() -> None:

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 import k3dn
-from export.common import forbidden_ops
-from export.lower import (
+from k3dn.export.common import forbidden_ops
+from k3dn.export.lower import (
     LoweredK3DN,
     ShuffleUpsample,
     fold_batchnorm,
@@ -17,7 +17,7 @@ from export.lower import (
     lower,
     with_transposed_convs,
 )
-from export.weights import random_model
+from k3dn.export.weights import random_model
 
 ATOL = 1e-5  # lowered vs training graph, float32 (the issue's budget)
 
@@ -182,7 +182,7 @@ def test_decoder_upsamplers_are_lowered_to_shuffles_and_back_for_coreml(model, l
 
 @pytest.mark.parametrize("mode", ["learned", "uniform"])
 def test_lowered_blur_size_selection_matches_and_stays_plain(mode: str) -> None:
-    """The selection block (k3dn/selection.py) lowers to constant depthwise convs, products and adds."""
+    """The selection block (k3dn/network/selection.py) lowers to constant depthwise convs, products and adds."""
     torch.manual_seed(3)
     model = k3dn.create("tiny", select_radii=(0.0, 1.5, 3.0, 5.0, 8.0, 12.0), select_mode=mode).eval()
     for conv in (model.select.out, model.decoder.out):  # both start at 0: make the block matter

@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 
 import k3dn
-from k3dn.blocks import nearest_upsample
-from k3dn.complexity import count_params
-from k3dn.config import PAPER_FIGURES, VARIANTS
+from k3dn.network.blocks import nearest_upsample
+from k3dn.network.complexity import count_params
+from k3dn.network.config import PAPER_FIGURES, VARIANTS
 
 
 @pytest.fixture(scope="module")

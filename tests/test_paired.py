@@ -1,4 +1,4 @@
-"""Paired bootstrap comparison of two methods on the same pairs (k3dn/paired.py)."""
+"""Paired bootstrap comparison of two methods on the same pairs (k3dn/evaluation/paired.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from k3dn.paired import paired_difference
+from k3dn.evaluation.paired import paired_difference
 
 
 def test_a_constant_difference_has_a_zero_width_interval() -> None:

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from export.common import ToolchainMissing, missing_modules, parse_size, require
-from export.lower import lower
-from export.parity import FP32_BUDGET, check_parity, format_table, psnr, synthetic_dp_pair
-from export.pipeline import check_size, export_backend
-from export.runners import TorchRunner
-from export.weights import random_model
-from k3dn.model import K3DN
+from k3dn.export.common import ToolchainMissing, missing_modules, parse_size, require
+from k3dn.export.lower import lower
+from k3dn.export.parity import FP32_BUDGET, check_parity, format_table, psnr, synthetic_dp_pair
+from k3dn.export.pipeline import check_size, export_backend
+from k3dn.export.runners import TorchRunner
+from k3dn.export.weights import random_model
+from k3dn.network.model import K3DN
 
 
 def test_synthetic_pair_is_deterministic_and_in_range() -> None:

@@ -10,7 +10,7 @@ import torch
 
 import k3dn
 from k3dn.cli import main
-from k3dn.weights_io import PRETRAINED, file_sha256
+from k3dn.network.weights_io import PRETRAINED, file_sha256
 
 GOLDEN = Path(__file__).parent / "golden" / "k3dn_tiny_golden.npz"
 

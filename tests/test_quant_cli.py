@@ -21,13 +21,13 @@ pytestmark = pytest.mark.export
 for module in ("onnxruntime", "onnxscript", "onnxsim", "executorch", "litert_torch", "ai_edge_litert", "coremltools"):
     pytest.importorskip(module, reason=f"{module} not installed (pip install -e '.[export]')")
 
-from calibration.calib_set import load_calib_set  # noqa: E402
-from calibration.report import check_numerics, row_keys  # noqa: E402
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
-from export.weights import load_model, random_model  # noqa: E402
+from k3dn.calibration.calib_set import load_calib_set  # noqa: E402
+from k3dn.calibration.report import check_numerics, row_keys  # noqa: E402
 from k3dn.cli import main  # noqa: E402
-from k3dn.weights_io import save_weights  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
+from k3dn.export.weights import load_model, random_model  # noqa: E402
+from k3dn.network.weights_io import save_weights  # noqa: E402
 
 SIZE = "64x64"
 MIN_PSNR_VS_FLOAT = 30.0  # dB, int8 output vs float output on a parity pair the calibration never saw
@@ -114,7 +114,7 @@ def test_cli_writes_int8_artifacts_sidecars_and_numerics(cli_run) -> None:
 def test_cli_all_backends_with_executorch(cli_run_all, weights) -> None:
     check_cli_outputs(cli_run_all)
     check_runtime(cli_run_all[2], weights, ("executorch", "int8"))
-    from export.executorch import audit_executorch
+    from k3dn.export.executorch import audit_executorch
 
     audit = audit_executorch(cli_run_all[2] / ARTIFACTS["executorch", "int8"])
     assert audit.problems == [] and audit.non_delegated == []  # still 100% XNNPACK
@@ -150,9 +150,9 @@ def test_coreml_w8_numerics_need_macos(cli_run) -> None:
 
 
 def test_export_audits_pass_on_int8_graphs(cli_run) -> None:
-    from export.coreml import audit_coreml
-    from export.onnx import audit_onnx
-    from export.tflite import audit_tflite
+    from k3dn.export.coreml import audit_coreml
+    from k3dn.export.onnx import audit_onnx
+    from k3dn.export.tflite import audit_tflite
 
     out = cli_run[2]
     audits = {"onnx": audit_onnx, "tflite": audit_tflite, "coreml": audit_coreml}
@@ -199,3 +199,27 @@ def test_cli_unwritable_out_exits_2(tmp_path, capsys) -> None:
     blocker.write_text("x")
     rc = main(["quantize", "--backend", "onnx", "--size", "64x64", "--out", str(blocker / "sub")])
     assert rc == 2 and "not writable" in capsys.readouterr().err
+
+
+def _quantize_without_budget(out: Path, capsys, *extra: str) -> tuple[int, str, dict]:
+    rc = main(["quantize", "--backend", "onnx", "--size", SIZE, "--out", str(out), "--calib", "4",
+               "--calib-size", "32", "--eval-n", "2", "--search-n", "1", "--no-progress", *extra])
+    meta = json.loads((out / ARTIFACTS["onnx", "int8"].replace(".onnx", ".onnx.json")).read_text())
+    return rc, capsys.readouterr().err, meta["quantization"]
+
+
+def test_without_budget_unrecorded_weights_search_within_the_budget(tmp_path, weights, capsys) -> None:
+    """No mix is published for these weights: quantize says so and searches one within 0.2 dB, not all-int8."""
+    rc, err, q = _quantize_without_budget(tmp_path / "o", capsys, "--weights", weights)
+    assert rc == 0
+    assert "no int8 mix is recorded for these weights for onnx int8" in err and "0.2 dB" in err
+    assert q["mixed_precision"]["budget_db"] == 0.2 and q["budget"]["pass"]["db"]
+
+
+def test_without_budget_shipped_weights_use_the_published_mix(tmp_path, capsys) -> None:
+    rc, err, q = _quantize_without_budget(tmp_path / "o", capsys)
+    assert rc == 0 and "onnx int8 use the mix published in numerics.json" in err
+    published = next(r for r in json.loads(CHECKED_IN.read_text())["rows"]
+                     if r["backend"] == "onnx" and r["precision"] == "int8")
+    assert sorted(q["float_layers"]) == sorted(published["float_layers"]) and published["float_layers"]
+    assert q["mixed_precision"] is None and "numerics.json" in q["float_layers_reason"]

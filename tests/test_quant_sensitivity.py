@@ -12,14 +12,14 @@ pytestmark = pytest.mark.export
 pytest.importorskip("onnxruntime", reason="ONNX toolchain not installed (pip install -e '.[export]')")
 pytest.importorskip("onnxsim", reason="onnxsim not installed (pip install -e '.[export]')")
 
-from calibration.calib_set import build_calib_set  # noqa: E402
-from calibration.onnx import OnnxInt8  # noqa: E402
-from calibration.report import float_outputs, score  # noqa: E402
-from calibration.sensitivity import LayerSensitivity, layer_sensitivity, mixed_precision  # noqa: E402
-from export.lower import lower  # noqa: E402
-from export.runners import TorchRunner  # noqa: E402
-from export.weights import random_model  # noqa: E402
+from k3dn.calibration.calib_set import build_calib_set  # noqa: E402
+from k3dn.calibration.onnx import OnnxInt8  # noqa: E402
+from k3dn.calibration.report import float_outputs, score  # noqa: E402
+from k3dn.calibration.sensitivity import LayerSensitivity, layer_sensitivity, mixed_precision  # noqa: E402
 from k3dn.data import make_eval_set  # noqa: E402
+from k3dn.export.lower import lower  # noqa: E402
+from k3dn.export.runners import TorchRunner  # noqa: E402
+from k3dn.export.weights import random_model  # noqa: E402
 
 SIZE = (32, 32)
 

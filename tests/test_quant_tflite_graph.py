@@ -12,14 +12,14 @@ pytestmark = pytest.mark.export
 pytest.importorskip("litert_torch", reason="litert-torch not installed (pip install -e '.[export]')")
 pytest.importorskip("ai_edge_litert", reason="ai-edge-litert not installed (pip install -e '.[export]')")
 
-from calibration.calib_set import build_calib_set  # noqa: E402
-from calibration.pt2e import ROOT_LAYER  # noqa: E402
-from calibration.tflite import TFLiteInt8  # noqa: E402
-from export.lower import lower  # noqa: E402
-from export.parity import parity_pairs, psnr  # noqa: E402
-from export.runners import TorchRunner, open_runner  # noqa: E402
-from export.tflite import tflite_dtypes  # noqa: E402
-from export.weights import random_model  # noqa: E402
+from k3dn.calibration.calib_set import build_calib_set  # noqa: E402
+from k3dn.calibration.pt2e import ROOT_LAYER  # noqa: E402
+from k3dn.calibration.tflite import TFLiteInt8  # noqa: E402
+from k3dn.export.lower import lower  # noqa: E402
+from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
+from k3dn.export.runners import TorchRunner, open_runner  # noqa: E402
+from k3dn.export.tflite import tflite_dtypes  # noqa: E402
+from k3dn.export.weights import random_model  # noqa: E402
 
 SIZE = (32, 32)
 

@@ -11,10 +11,10 @@ from conftest import SMALL_OVERRIDES as SMALL
 
 import k3dn
 from k3dn.cli import main
+from k3dn.evaluation.metrics import psnr
+from k3dn.evaluation.realdp import DEFAULT_ROOT, LABEL_ROWS, load_real_dp
 from k3dn.io import write_image
-from k3dn.metrics import psnr
-from k3dn.realdp import DEFAULT_ROOT, LABEL_ROWS, load_real_dp
-from k3dn.weights_io import save_weights
+from k3dn.network.weights_io import save_weights
 
 DPDNET = "DPDNet (published outputs)"
 

@@ -1,4 +1,4 @@
-"""k3dn.runners and the camera pipeline on a real exported artifact: open by suffix, sidecar checks, shape
+"""k3dn.camera.runners and the camera pipeline on a real exported artifact: open by suffix, sidecar checks, shape
 checks, corrupt files, fixed-size tiling that matches the torch runner, and the one-way import arrows."""
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from conftest import SMALL_OVERRIDES as SMALL
 
 import k3dn
 from k3dn.camera import Deblurrer
+from k3dn.camera.runners import TorchRunner, open_runner, sidecar_path
 from k3dn.errors import ArtifactError, PipelineError
-from k3dn.runners import TorchRunner, open_runner, sidecar_path
-from k3dn.weights_io import save_weights
+from k3dn.network.weights_io import save_weights
 
 # The ORT fp32 artifact and the torch model compute the same graph: export.parity's fp32 budget.
 FP32_MAX_ABS = 1e-4
 
 
 def test_inference_path_imports_no_training_or_export_code() -> None:
-    code = ("import sys, k3dn.camera, k3dn.runners, k3dn.commands.deblur; "
+    code = ("import sys, k3dn.camera, k3dn.camera.runners, k3dn.commands.deblur; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('export', 'calibration') or "
-            "m.startswith(('k3dn.train', 'k3dn.data', 'k3dn.losses'))]; print(bad); sys.exit(bool(bad))")
+            "m.startswith(('k3dn.export', 'k3dn.calibration', 'k3dn.training', 'k3dn.data'))]; "
+            "print(bad); sys.exit(bool(bad))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, f"the inference path imported {done.stdout.strip()} {done.stderr[-500:]}"
 
@@ -43,8 +44,8 @@ def small_model():
 def onnx_artifact(small_model, tmp_path_factory):
     pytest.importorskip("onnxruntime", reason="ONNX toolchain not installed (pip install -e '.[export]')")
     pytest.importorskip("onnxsim", reason="onnxsim not installed (pip install -e '.[export]')")
-    from export.pipeline import export_backend
-    from export.weights import state_sha256
+    from k3dn.export.pipeline import export_backend
+    from k3dn.export.weights import state_sha256
 
     out = tmp_path_factory.mktemp("onnx")
     outcome = export_backend("onnx", small_model, (64, 64), out, {"state_sha256": state_sha256(small_model)})

@@ -1,4 +1,4 @@
-"""Per-pixel blur-size selection (k3dn/selection.py): Eq. 7 with soft layers."""
+"""Per-pixel blur-size selection (k3dn/network/selection.py): Eq. 7 with soft layers."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from k3dn.ablate import ablated
-from k3dn.losses import selection_loss
-from k3dn.model import create
-from k3dn.selection import BlurSizeSelect, oracle_weights, uniform_weights
-from k3dn.selection_eval import BLUR_BINS, blur_bin_psnr
+from k3dn.evaluation.selection import BLUR_BINS, blur_bin_psnr
+from k3dn.network.ablate import ablated
+from k3dn.network.model import create
+from k3dn.network.selection import BlurSizeSelect, oracle_weights, uniform_weights
+from k3dn.training.losses import selection_loss
 
 RADII = (0.0, 1.5, 3.0, 5.0, 8.0, 12.0)
 

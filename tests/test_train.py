@@ -9,8 +9,8 @@ import torch
 from conftest import SMALL_OVERRIDES as SMALL
 from torch.utils.data import Dataset
 
-from k3dn.train import TrainConfig, Trainer, build_dataset, lr_factor
-from k3dn.weights_io import load_weights
+from k3dn.network.weights_io import load_weights
+from k3dn.training.trainer import TrainConfig, Trainer, build_dataset, lr_factor
 
 
 class FixedPairs(Dataset):

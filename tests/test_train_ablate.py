@@ -9,13 +9,13 @@ import torch
 from conftest import SMALL_OVERRIDES as SMALL
 from test_train import FixedPairs
 
-from k3dn.ablate import AblatedRunner
+from k3dn.camera.runners import open_runner
 from k3dn.cli import main
 from k3dn.commands.evaluate import _load_for_eval
 from k3dn.errors import ArtifactError
-from k3dn.runners import open_runner
-from k3dn.train import TrainConfig, Trainer
-from k3dn.weights_io import WeightsError, load_weights
+from k3dn.network.ablate import AblatedRunner
+from k3dn.network.weights_io import WeightsError, load_weights
+from k3dn.training.trainer import TrainConfig, Trainer
 
 SMALL_SET = [arg for key, value in SMALL.items() for arg in ("--set", f"{key}={value!r}")]
 

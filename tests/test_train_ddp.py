@@ -15,8 +15,8 @@ from conftest import SMALL_OVERRIDES as SMALL
 from safetensors.torch import load_file
 
 from k3dn.cli import main
-from k3dn.distributed import StepItems
-from k3dn.train import TrainConfig, build_model
+from k3dn.training.distributed import StepItems
+from k3dn.training.trainer import TrainConfig, build_model
 
 SET = [arg for k, v in SMALL.items() for arg in ("--set", f"{k}={v!r}")]
 # fp32, no dropout or batch norm in the model; reblur on every other step, so DDP also sees steps without it.

@@ -14,7 +14,7 @@ from test_data_dpdd import NAMES, make_dpdd
 from k3dn.cli import main
 from k3dn.data import DPDDDataset
 from k3dn.io import write_image
-from k3dn.weights_io import load_weights
+from k3dn.network.weights_io import load_weights
 
 SET = [arg for k, v in SMALL.items() for arg in ("--set", f"{k}={v!r}")]
 QUICK = ["--steps", "3", "--batch", "2", "--patch", "32", "--workers", "0", "--diag-every", "0", *SET]

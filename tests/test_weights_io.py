@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import k3dn
-from k3dn.weights_io import WeightsError, load_weights, save_weights
+from k3dn.network.weights_io import WeightsError, load_weights, save_weights
 
 
 def test_round_trip_restores_identical_outputs(tmp_path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from k3dn.camera import Deblurrer
-from k3dn.runners import open_runner
+from k3dn.camera.runners import open_runner
 
 HERE = Path(__file__).resolve().parent
 PAIR = HERE.parents[1] / "docs" / "real_dp" / "pixel_00_{}.png"

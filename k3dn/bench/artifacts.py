@@ -1,6 +1,6 @@
 """What `k3dn bench` runs: the rows (backend x precision), how each is opened, and the artifacts they need.
 
-Artifacts come from `export.cache.cached_artifact`, the cache `k3dn deblur --backend` uses too: made with the
+Artifacts come from `k3dn.artifacts.cached_artifact`, the cache `k3dn deblur --backend` uses too: made with the
 export and calibration packages' own pipelines (the same audits and parity checks as `k3dn export` /
 `k3dn quantize`), checked against the weights' hash on every reuse, so a rerun only times. Int8 artifacts use
 the layers kept in float that `calibration/numerics.json` records for these weights (the mix that holds the
@@ -56,16 +56,16 @@ class ArtifactSet:
     variant: str
     size: tuple[int, int]
     weights: str | None = None
-    calib_n: int | None = None  # calibration pairs (None: export.cache.CALIB_PAIRS)
+    calib_n: int | None = None  # calibration pairs (None: k3dn.artifacts.CALIB_PAIRS)
     progress: Callable[[str], None] = print
     folder: Path | None = None
     _loaded: tuple | None = None  # (model, info) of the weights, loaded on the first cache lookup
 
     def get(self, backend: str, precision: str, build: bool = True) -> Path:
         """The artifact's path; raises RuntimeError saying why it is not there."""
-        from export.cache import CALIB_PAIRS, SUFFIX, cached_artifact
-        from export.common import artifact_name
-        from export.weights import load_model
+        from k3dn.artifacts import CALIB_PAIRS, SUFFIX, cached_artifact
+        from k3dn.export.common import artifact_name
+        from k3dn.export.weights import load_model
 
         if self.folder is not None:
             given = self.folder / artifact_name(self.variant, self.size, precision, SUFFIX[backend])
@@ -86,9 +86,9 @@ def open_spec(spec: dict) -> tuple[object, Callable[[np.ndarray, np.ndarray], np
 
     Torch rows: 'torch-eager' (the plain NCHW eager model), 'torch-fast' (TorchRunner's default),
     'torch-compile' (torch.compile of the default), 'torch-lowered' (export.lower's module, padded sizes).
-    Others open the artifact at spec["path"] with k3dn.runners.open_runner.
+    Others open the artifact at spec["path"] with k3dn.camera.runners.open_runner.
     """
-    from k3dn.runners import TorchRunner, open_runner
+    from k3dn.camera.runners import TorchRunner, open_runner
 
     threads = spec.get("threads")
     row = spec["row"]
@@ -101,11 +101,11 @@ def open_spec(spec: dict) -> tuple[object, Callable[[np.ndarray, np.ndarray], np
         return runner, runner
     import torch
 
-    from export.weights import load_model
+    from k3dn.export.weights import load_model
 
     model, _ = load_model(spec.get("variant", "tiny"), spec.get("weights"))
     if row == "torch-lowered":
-        from export.lower import lower
+        from k3dn.export.lower import lower
 
         runner = TorchRunner(lower(model), name="torch-lowered", threads=threads)
     elif row == "torch-eager":

@@ -50,7 +50,7 @@ def build_probe(name: str, folder: Path) -> Path | None:
     if name == "torch-conv-fp32":
         return None
     if name.startswith("xnnpack"):
-        from export.executorch import write_pte
+        from k3dn.export.executorch import write_pte
 
         path = folder / f"{name}_{PLANE[0]}x{PLANE[1]}.pte"
         if path.exists():

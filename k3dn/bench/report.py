@@ -74,7 +74,7 @@ def markdown(obj: dict, results: Sequence[Result], probes: Sequence[Probe]) -> s
     parts = [f"# k3dn bench — {obj['model']['variant']}, {m['cpu']}{family} ({m['logical_cores']} logical cores)"
              f"{isa}, {obj['threads']} threads", "",
              f"`{obj['command']}` — {obj['created']}; weights {obj['model']['weights']}; "
-             f"{obj['model']['gmac_per_mp']:.1f} GMAC per megapixel (k3dn.complexity.count_macs); median of "
+             f"{obj['model']['gmac_per_mp']:.1f} GMAC per megapixel (k3dn.network.complexity.count_macs); median of "
              f"{obj['runs']} runs after {obj['warmup']} warm-up runs, each runner in a fresh process.", "",
              results_table(results), ""]
     if probes:

@@ -43,9 +43,9 @@ def run_probes(cache: Path, threads: int, runs: int, warmup: int,
 def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list[str], threads: int,
               skip_reason: Callable[[str], str | None]) -> dict:
     """Everything `k3dn bench` measures, as the JSON object (plus '_probes': the Probe objects)."""
-    from export.cache import cache_root
-    from export.weights import load_model
-    from k3dn.complexity import PAPER_SIZE, count_macs
+    from k3dn.artifacts import cache_root
+    from k3dn.export.weights import load_model
+    from k3dn.network.complexity import PAPER_SIZE, count_macs
 
     cache = Path(args.cache) if args.cache else cache_root()
     model, weights_info = load_model(args.variant, args.weights)
@@ -96,7 +96,7 @@ def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list
     obj = {"format": FORMAT, "machine": machine_info(), "threads": threads, "runs": args.runs, "warmup": args.warmup,
            "model": {"variant": model.config.name, "weights": weights_info.get("source"),
                      "weights_sha256": weights_info.get("file_sha256"), "gmac_per_mp": round(gmac_per_mp, 2),
-                     "macs_counted_by": "k3dn.complexity.count_macs (convs and matmuls, FLOPs/2)"},
+                     "macs_counted_by": "k3dn.network.complexity.count_macs (convs and matmuls, FLOPs/2)"},
            "toolchain": _toolchain(), "probes": [p.to_dict() for p in probes],
            "results": [r.to_dict() for r in results], "targets": targets(results, probes), "profiles": []}
     if args.profile:
@@ -107,7 +107,7 @@ def run_bench(args: argparse.Namespace, sizes: list[tuple[int, int]], rows: list
 
 def _toolchain() -> dict:
     try:
-        from export.common import toolchain_versions
+        from k3dn.export.common import toolchain_versions
 
         return toolchain_versions()
     except Exception:  # noqa: BLE001

@@ -56,7 +56,7 @@ class Result:
     artifact: str | None = None
     threads: int | None = None
     timing: Timing | None = None
-    gmacs: float | None = None  # model MACs of one inference at this size (k3dn.complexity), in G
+    gmacs: float | None = None  # model MACs of one inference at this size (k3dn.network.complexity), in G
     speedup_vs_eager: float | None = None
     probe: str | None = None
     probe_gmac_per_s: float | None = None

@@ -1,7 +1,7 @@
 """The camera-pipeline side of k3dn: frames of any size and sensor format through any runner.
 
     from k3dn.camera import Deblurrer
-    from k3dn.runners import open_runner
+    from k3dn.camera.runners import open_runner
 
     sharp = Deblurrer(open_runner("k3dn_tiny_512x512_int8.pte"))(left, right, black=512, white=16383)
 

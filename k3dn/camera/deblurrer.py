@@ -34,8 +34,8 @@ import torch
 from tqdm import tqdm
 
 from ..errors import PipelineError
-from ..runners import Runner, TorchRunner
 from .levels import Level, apply_gain, from_unit, to_unit
+from .runners import Runner, TorchRunner
 from .tiling import Tile, tile_grid, tile_weight
 
 DEFAULT_TILE = 512
@@ -83,7 +83,8 @@ class Deblurrer:
         if isinstance(runner, torch.nn.Module):
             runner = TorchRunner(runner)
         if not isinstance(runner, Runner):
-            raise TypeError(f"runner must be a k3dn.runners.Runner or a torch module, got {type(runner).__name__}")
+            raise TypeError(f"runner must be a k3dn.camera.runners.Runner or a torch module, "
+                            f"got {type(runner).__name__}")
         self.runner = runner
         fixed = runner.tile_size
         if tile is None:

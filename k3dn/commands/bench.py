@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sizes(args: argparse.Namespace) -> list[tuple[int, int]]:
-    from export.common import parse_size
+    from k3dn.export.common import parse_size
 
     texts = args.size or ([DEFAULT_SIZES[0]] if args.quick else list(DEFAULT_SIZES))
     sizes = []
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise UserError(f"--rows: unknown {bad}; choose from {known}")
     try:
-        import export.pipeline  # noqa: F401 - the artifact builders; fails early without the extras
+        import k3dn.export.pipeline  # noqa: F401 - the artifact builders; fails early without the extras
     except ImportError as exc:
         raise UserError(f"the export package is not importable ({exc}); install with pip install -e '.[export]'") \
             from exc

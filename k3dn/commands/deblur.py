@@ -5,7 +5,7 @@ DPRAW-style combined image plus one sub-view (`--combined` with `--left`), Bayer
 or folders of pairs (`--left-dir/--right-dir`, or a DPDD-layout `--dpdd ROOT`) with `--out-dir`.
 Runner: `--model ARTIFACT` (.safetensors, .pte, .tflite, .onnx, .mlpackage), or `--backend` (default `auto`:
 the fastest exact path here, an ExecuTorch fp32 artifact of the tile size, exported once into the user cache,
-see export.cache) with `--precision fp32|int8`.
+see k3dn.artifacts) with `--precision fp32|int8`.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..data import simulate_pair
+    from ..evaluation.metrics import psnr, ssim
     from ..io import write_image
-    from ..metrics import psnr, ssim
     from ..pipeline import deblur_image
     from .deblur import check_output, load_model
 

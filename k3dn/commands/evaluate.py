@@ -12,8 +12,8 @@ from ..cli import UserError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="synthetic",
                         help="'synthetic' (the project's fixed eval set), 'real-dp' (seven real Canon DP scenes with "
-                             "ground truth and DPDNet's outputs: validation only, see k3dn/realdp.py), a `k3dn synth` "
-                             "folder, or a DPDD root")
+                             "ground truth and DPDNet's outputs: validation only, see k3dn/evaluation/realdp.py), "
+                             "a `k3dn synth` folder, or a DPDD root")
     parser.add_argument("--real-dp-root", default=None, metavar="DIR",
                         help="--data real-dp: the folder (default: $K3DN_REAL_DP, else ../shared/data/real-dp "
                              "beside the repository)")
@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "compared with Input")
     parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
                         help="also score each model with a part switched off at inference (repeatable): 'query' "
-                             "a = 1/N, 'kernels' identity inverse kernels, 'srp' SRP bypassed (k3dn/ablate.py); "
-                             "each ablated row is compared pair by pair with its unablated model")
+                             "a = 1/N, 'kernels' identity inverse kernels, 'srp' SRP bypassed "
+                             "(k3dn/network/ablate.py); each ablated row is compared pair by pair with its unablated "
+                             "model")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
 
@@ -51,7 +52,7 @@ def load_items(data: str, split: str, n: int, size: int, render: str = "linear",
     if mild and data != "synthetic":
         raise UserError("--slice mild applies to --data synthetic only")
     if data == "real-dp":
-        from ..realdp import load_real_dp
+        from ..evaluation.realdp import load_real_dp
 
         try:
             return load_real_dp(real_dp_root)
@@ -87,8 +88,8 @@ def parse_models(specs: list[str]) -> list[tuple[str, str | None]]:
 def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[str, str] | None = None) -> dict:
     """PSNR differences, pair by pair, from each row's per-pair PSNRs: every model against Input, every
     other model against `reference` (when it is a model), and each ablated row against the model it
-    ablates (`parents`: row -> model row). Keys read 'A − B', values are `k3dn.paired.PairedDifference`."""
-    from ..paired import paired_difference
+    ablates (`parents`: row -> model row). Keys read 'A − B', values are `k3dn.evaluation.paired.PairedDifference`."""
+    from ..evaluation.paired import paired_difference
 
     parents = parents or {}
     out = {}
@@ -104,8 +105,8 @@ def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[st
 def _load_for_eval(path: str | None, device: str):
     """The model in `path`, or for a file trained with `k3dn train --ablate` a runner that applies the same
     ablation (the function it was trained as)."""
-    from ..ablate import AblatedRunner
-    from ..weights_io import WeightsError, read_metadata, trained_ablation
+    from ..network.ablate import AblatedRunner
+    from ..network.weights_io import WeightsError, read_metadata, trained_ablation
     from .deblur import load_model
 
     try:
@@ -117,9 +118,9 @@ def _load_for_eval(path: str | None, device: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ablate import ABLATIONS, AblatedRunner
-    from ..evaluate import format_table, mean_metrics, score_pairs
-    from ..selection_eval import format_bins, score_with_radius, selection_report
+    from ..evaluation.scoring import format_table, mean_metrics, score_pairs
+    from ..evaluation.selection import format_bins, score_with_radius, selection_report
+    from ..network.ablate import ABLATIONS, AblatedRunner
 
     models = parse_models(args.model)
     names = [name for name, _ in models]

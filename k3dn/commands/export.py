@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UserError
-from ..config import VARIANTS
+from ..network.config import VARIANTS
 
 BACKEND_CHOICES = ("executorch", "tflite", "coreml", "onnx", "all")
 
@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_checked_model(variant: str, weights: str | None, size: tuple[int, int]):
     """(model, weights description) for --variant/--weights, checked against the artifact size; UserError if not."""
-    from export.pipeline import check_size
-    from export.weights import load_model
+    from k3dn.export.pipeline import check_size
+    from k3dn.export.weights import load_model
 
     try:
         model, weights_info = load_model(variant, weights)
@@ -45,9 +45,9 @@ def load_checked_model(variant: str, weights: str | None, size: tuple[int, int])
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from export.common import BACKENDS, parse_size
-        from export.parity import format_table
-        from export.pipeline import export_backends
+        from k3dn.export.common import BACKENDS, parse_size
+        from k3dn.export.parity import format_table
+        from k3dn.export.pipeline import export_backends
     except ImportError as exc:
         raise UserError(f"the export package is not importable ({exc}); install with pip install -e '.[export]'") \
             from exc

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..complexity import PAPER_SIZE, count_macs, count_params
-from ..config import PAPER_FIGURES, VARIANTS
-from ..model import create
+from ..network.complexity import PAPER_SIZE, count_macs, count_params
+from ..network.config import PAPER_FIGURES, VARIANTS
+from ..network.model import create
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

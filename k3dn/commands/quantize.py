@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from ..cli import UserError
-from ..config import VARIANTS
+from ..network.config import VARIANTS
 from .outdir import prepare_out
 
 BACKEND_CHOICES = ("executorch", "onnx", "tflite", "coreml", "all")
@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--budget-db", type=float, default=None,
                         help="mixed precision: keep the most sensitive layers in float until the PSNR drop vs the "
-                             "float model (against ground truth) is at most this many dB")
+                             "float model (against ground truth) is at most this many dB (default: the mix "
+                             "published in numerics.json for these weights, else a search within 0.2 dB)")
     parser.add_argument("--sensitivity", action="store_true",
                         help="run the per-layer sensitivity analysis even when the budget is met (or without one)")
     parser.add_argument("--calib", type=int, default=64, help="calibration pairs (default 64)")
@@ -69,7 +70,7 @@ def canonical_command(args: argparse.Namespace) -> str:
 
 
 def _validate(args: argparse.Namespace) -> tuple[int, int]:
-    from export.common import parse_size
+    from k3dn.export.common import parse_size
 
     try:
         size = parse_size(args.size)
@@ -86,12 +87,37 @@ def _validate(args: argparse.Namespace) -> tuple[int, int]:
     return size
 
 
+def published_mixes(names: list[str], state_sha256: str) -> dict[tuple[str, str], list[str]]:
+    """The float layers numerics.json publishes for each recipe of `names` on these weights; says on stderr
+    which recipes use them and which have none, so those search a mix within the default budget instead of
+    silently going all-int8 (which misses the budget on every PT2E backend)."""
+    from k3dn.artifacts import recorded_float_layers
+    from k3dn.calibration.pipeline import RECIPES
+    from k3dn.calibration.report import BUDGET_DB
+
+    mixes, missing = {}, []
+    for name in names:
+        for recipe_cls in RECIPES[name]:
+            layers = recorded_float_layers(name, recipe_cls.precision, state_sha256)
+            if layers is None:
+                missing.append(f"{name} {recipe_cls.precision}")
+            else:
+                mixes[name, recipe_cls.precision] = layers
+    if mixes:
+        print("k3dn quantize: no --budget-db: " + ", ".join(f"{b} {p}" for b, p in mixes)
+              + " use the mix published in numerics.json for these weights", file=sys.stderr)
+    if missing:
+        print(f"k3dn quantize: no int8 mix is recorded for these weights for {', '.join(missing)}: searching one "
+              f"within the {BUDGET_DB:g} dB budget (--budget-db to choose another)", file=sys.stderr)
+    return mixes
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        from calibration.calib_set import build_calib_set, load_calib_set
-        from calibration.pipeline import RECIPES, quantize_backends
-        from calibration.report import format_table, numerics
-        from export.common import write_json_atomic
+        from k3dn.calibration.calib_set import build_calib_set, load_calib_set
+        from k3dn.calibration.pipeline import RECIPES, quantize_backends
+        from k3dn.calibration.report import BUDGET_DB, format_table, numerics
+        from k3dn.export.common import write_json_atomic
     except ImportError as exc:
         raise UserError(f"the calibration/export packages are not importable ({exc}); "
                         "install with pip install -e '.[export]'") from exc
@@ -120,9 +146,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"k3dn quantize: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, "
           f"calibration set {len(calib)} pairs {calib.size[0]}x{calib.size[1]} (sha256 {calib.sha256[:12]}), -> {out}")
     items = make_eval_set(n=args.eval_n, size=size, seed=EVAL_SEED)
+    mixes = {} if args.budget_db is not None else published_mixes(names, weights_info["state_sha256"])
     float_scores, fp32_rows, outcomes = quantize_backends(
         names, model, size, out, calib, items, weights_info, budget_db=args.budget_db, search_n=args.search_n,
-        sensitivity=args.sensitivity, bars=bars)
+        sensitivity=args.sensitivity, bars=bars, mixes=mixes,
+        default_budget_db=None if args.budget_db is not None else BUDGET_DB)
 
     rows = [r for name in names for r in [next(f for f in fp32_rows if f.backend == name)]
             + [o.row for o in outcomes if o.row.backend == name]]
@@ -137,9 +165,10 @@ def run(args: argparse.Namespace) -> int:
         if o.mixed is not None:
             kept = ", ".join(o.mixed.float_layers) or "none"
             final = "-" if o.row.drop_db is None else f"{o.row.drop_db:+.3f} dB"
+            budget = BUDGET_DB if args.budget_db is None else args.budget_db
             print(f"{o.row.backend} {o.row.precision}: layers kept in float: {kept}; searched on "
                   f"{min(args.search_n, len(items))} pairs, drop of the chosen mix on {o.mixed.pairs} pairs "
-                  f"{o.mixed.drop_db:+.3f} dB ({'within' if o.mixed.met else 'OVER'} {args.budget_db:g} dB), "
+                  f"{o.mixed.drop_db:+.3f} dB ({'within' if o.mixed.met else 'OVER'} {budget:g} dB), "
                   f"final drop in the runtime {final}")
         if o.detail:
             print(f"\n{o.row.backend} {o.row.precision}: {o.row.note}\n{o.detail}", file=sys.stderr)

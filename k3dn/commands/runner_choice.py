@@ -1,7 +1,7 @@
 """Which runner `k3dn deblur` uses: `--model PATH`, `--backend torch`, a cached export, or `auto`.
 
 `auto` takes the fastest exact path available: ExecuTorch (XNNPACK) fp32, then LiteRT fp32, then ONNX Runtime
-fp32, as an artifact of the tile size exported once into the user cache (export.cache), and PyTorch when the
+fp32, as an artifact of the tile size exported once into the user cache (k3dn.artifacts), and PyTorch when the
 frame fits in one tile (no export is worth it then) or no export toolchain is installed. int8 is never
 chosen by `auto`: it is faster but not exact (`--precision int8`, a stated 0.2 dB budget).
 """
@@ -23,7 +23,7 @@ def load_model(weights: str | None, device: str = "cpu", allow_ablated: bool = F
     `allow_ablated`: accept a file trained with `k3dn train --ablate` (weights_io.load_weights)."""
     import torch
 
-    from ..weights_io import WeightsError, load_pretrained, load_weights
+    from ..network.weights_io import WeightsError, load_pretrained, load_weights
 
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda requested but no CUDA device is available")
@@ -36,7 +36,7 @@ def load_model(weights: str | None, device: str = "cpu", allow_ablated: bool = F
 
 def _check_weights(runner, weights: str) -> None:
     """An artifact run with --weights must have been exported from those weights (its sidecar says)."""
-    from ..weights_io import state_sha256
+    from ..network.weights_io import state_sha256
 
     want = state_sha256(load_model(weights))
     have = runner.sidecar.get("weights", {}).get("state_sha256")
@@ -48,8 +48,8 @@ def _check_weights(runner, weights: str) -> None:
 
 def open_cli_runner(args: argparse.Namespace, frame: tuple[int, int]):
     """The runner for these CLI arguments; `frame` (H, W) lets `auto` skip exporting for one-tile frames."""
+    from ..camera.runners import TorchRunner, open_runner
     from ..errors import ArtifactError, RuntimeUnavailable
-    from ..runners import TorchRunner, open_runner
 
     if args.model:
         try:
@@ -75,7 +75,7 @@ def open_cli_runner(args: argparse.Namespace, frame: tuple[int, int]):
     if tile % 16:
         raise UserError(f"--tile {tile} must be a multiple of 16 for an exported artifact")
     try:
-        from export.cache import cached_artifact
+        from k3dn.artifacts import cached_artifact
     except ImportError as exc:
         raise UserError(f"--backend {backend} needs the export toolchains: pip install -e '.[export]' ({exc})") from exc
     try:

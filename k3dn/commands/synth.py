@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    from ..config import K3DNConfig
+    from ..network.config import K3DNConfig
 
     parts = text.lower().replace(" ", "").split("x")
     try:

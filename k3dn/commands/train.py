@@ -1,7 +1,7 @@
 """`k3dn train`: train K3DN (or the U-Net baseline) on synthesized DP data or DPDD, resumable.
 
 Under torchrun (`torchrun --nproc_per_node W -m k3dn train ...`) it trains data parallel: --batch B
-per process, a global batch of B x W (k3dn/train.py). With `--dpdd ROOT` it trains on random crops of
+per process, a global batch of B x W (k3dn/training/trainer.py). With `--dpdd ROOT` it trains on random crops of
 the Canon DPDD training pairs and validates on fixed crops of DPDD's val split when ROOT has one (else,
 and when training on the val split itself, on the synthetic eval set).
 """
@@ -14,8 +14,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..cli import UserError
-from ..distributed import DistInfo
-from ..train import BLUR_SPACES, TrainConfig
+from ..training.distributed import DistInfo
+from ..training.trainer import BLUR_SPACES, TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,9 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
     parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
-                        help="train with this K3DN part switched off (repeatable; k3dn/ablate.py): 'query' a = 1/N, "
-                             "'kernels' identity inverse kernels, 'srp' SRP bypassed. For ablation studies: the "
-                             "weights record it, and only k3dn eval runs them (with the same part off)")
+                        help="train with this K3DN part switched off (repeatable; k3dn/network/ablate.py): "
+                             "'query' a = 1/N, 'kernels' identity inverse kernels, 'srp' SRP bypassed. For ablation "
+                             "studies: the weights record it, and only k3dn eval runs them (with the same part off)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="start from these safetensors weights (e.g. k3dn/weights/k3dn_tiny.safetensors) "
@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_overrides(items: list[str]) -> dict:
-    from ..config import K3DNConfig
+    from ..network.config import K3DNConfig
 
     names = {f.name for f in fields(K3DNConfig)}
     out = {}
@@ -98,7 +98,7 @@ def report(path: str, seed: int) -> int:
     """`k3dn train --report`: diagnostics of a run directory or of a weights file."""
     import json
 
-    from ..diagnostics import diagnose_weights, fixed_batch, format_report
+    from ..training.diagnostics import diagnose_weights, fixed_batch, format_report
 
     p = Path(path)
     if p.is_dir():
@@ -114,7 +114,7 @@ def report(path: str, seed: int) -> int:
         return 0
     if not p.is_file():
         raise UserError(f"--report {path}: neither a run directory nor a weights file")
-    from ..weights_io import WeightsError, load_weights
+    from ..network.weights_io import WeightsError, load_weights
 
     try:
         model = load_weights(p)
@@ -127,8 +127,8 @@ def report(path: str, seed: int) -> int:
 
 
 def refuse_real_dp(flag: str, path: str | None) -> None:
-    """UserError if `path` is the real-dp validation set, which no training may read (k3dn/realdp.py)."""
-    from ..realdp import is_real_dp
+    """UserError if `path` is the real-dp validation set, which no training may read (k3dn/evaluation/realdp.py)."""
+    from ..evaluation.realdp import is_real_dp
 
     if path is not None and is_real_dp(path):
         raise UserError(f"{flag} {path} is the real-dp validation set: it must never be trained on")
@@ -157,7 +157,7 @@ def training_data(args: argparse.Namespace, cfg: TrainConfig, world_size: int, v
     """(training set, validation items, what config.json records about them). The validation items are
     built only if `validate` (rank 0, --val-every > 0); a simulated run records nothing extra."""
     from ..data import make_eval_set
-    from ..train import build_dataset, items_needed
+    from ..training.trainer import build_dataset, items_needed
 
     def synthetic() -> list[dict]:
         return make_eval_set(n=cfg.val_n, size=(cfg.val_size, cfg.val_size)) if validate else []
@@ -199,7 +199,7 @@ def check_same_data(out: str, info: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..distributed import close_distributed, init_distributed
+    from ..training.distributed import close_distributed, init_distributed
 
     if args.threads is not None:
         if args.threads <= 0:
@@ -250,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace, cfg: TrainConfig, dist: DistInfo, ckpt: Path) -> int:
     """Build the trainer on this rank (every rank loads --init / --resume), then fit."""
-    from ..train import Trainer
+    from ..training.trainer import Trainer
 
     say = print if dist.is_main else (lambda *_: None)
     try:
@@ -263,7 +263,7 @@ def train(args: argparse.Namespace, cfg: TrainConfig, dist: DistInfo, ckpt: Path
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     if args.init:
-        from ..weights_io import WeightsError
+        from ..network.weights_io import WeightsError
 
         try:
             trainer.init_from(args.init)

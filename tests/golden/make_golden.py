@@ -12,7 +12,7 @@ import torch
 
 import k3dn
 from k3dn.data import make_eval_set
-from k3dn.weights_io import PRETRAINED, file_sha256
+from k3dn.network.weights_io import PRETRAINED, file_sha256
 
 GOLDEN = Path(__file__).with_name("k3dn_tiny_golden.npz")
 

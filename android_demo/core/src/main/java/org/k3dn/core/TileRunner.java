@@ -1,7 +1,7 @@
 package org.k3dn.core;
 
 /**
- * One fixed-size model call: the exported network's contract, as in {@code k3dn.runners.Runner}.
+ * One fixed-size model call: the exported network's contract, as in {@code k3dn.camera.runners.Runner}.
  *
  * <p>Inputs and output are planar CHW float arrays of one tile, 3 x tileHeight() x tileWidth(), values in
  * [0, 1]: the left and right DP views in, the sharp image out. Implementations: the JNI ExecuTorch runner

@@ -1,6 +1,6 @@
 """Data-parallel training under torchrun: which process this is, the process group, and each rank's items.
 
-`k3dn train` under `torchrun --nproc_per_node W` (see k3dn/train.py): every process trains a replica on its
+`k3dn train` under `torchrun --nproc_per_node W` (see k3dn/training/trainer.py): every process trains a replica on its
 own B items, DistributedDataParallel averages the gradients, so the global batch is B*W.
 """
 

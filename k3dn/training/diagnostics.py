@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from .kernels import _symmetrize, soft_bound
+from ..network.kernels import _symmetrize, soft_bound
 
 
 def module_of(name: str) -> str:
@@ -143,7 +143,7 @@ def format_report(rec: dict, title: str = "") -> str:
 def fixed_batch(seed: int = 0, batch: int = 4, patch: int = 128) -> dict[str, torch.Tensor]:
     """Items 0..batch-1 of the default training set (simulated, a pure function of seed): the batch
     `k3dn train --report WEIGHTS` measures gradients on."""
-    from .train import TrainConfig, build_dataset
+    from .trainer import TrainConfig, build_dataset
 
     data = build_dataset(TrainConfig(seed=seed, patch=patch))
     items = [data[i] for i in range(batch)]

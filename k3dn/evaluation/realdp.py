@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ROOT = REPO_ROOT.parent / "shared" / "data" / "real-dp"
 ENV_VAR = "K3DN_REAL_DP"
 LABEL_ROWS = 64  # text label in the top-left corner of the gt / dpdnet frames
@@ -56,9 +56,9 @@ def is_real_dp(path: str | Path) -> bool:
 
 
 def load_real_dp(root: str | Path | None = None) -> list[dict]:
-    """Eval items (see k3dn/evaluate.py): `left`, `right`, `sharp` (the ground truth), `dpdnet`, `name`,
+    """Eval items (see k3dn/evaluation/scoring.py): `left`, `right`, `sharp` (the ground truth), `dpdnet`, `name`,
     and `score_top` = LABEL_ROWS, the first row that is scored."""
-    from .io import read_image
+    from ..io import read_image
 
     root = find_root(root)
     names = scene_names(root)

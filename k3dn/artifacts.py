@@ -7,11 +7,12 @@ one takes 15 s to a few minutes, so it is done on first use and reused:
 
 `<cache>` is `$K3DN_CACHE` if set, else `$XDG_CACHE_HOME/k3dn`, else `~/.cache/k3dn`. A cached artifact is
 reused only if its sidecar names the same weights (state sha256) and its bytes match the sidecar's sha256
-(`k3dn.runners.read_sidecar`); anything else is exported again. Exports go through the same pipeline as
+(`k3dn.camera.runners.read_sidecar`); anything else is exported again. Exports go through the same pipeline as
 `k3dn export` / `k3dn quantize`, with their parity checks, so a cached artifact passed the same budgets.
 
 int8 artifacts use the mixed-precision mix recorded in calibration/numerics.json when the weights are the
-ones it was measured on, else the recipe's default float layers, and a 16-pair calibration set.
+ones it was measured on, else a mix searched within the 0.2 dB budget (said on the progress line; the
+recipe's default float layers where a recipe cannot search), and a 16-pair calibration set.
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
+from k3dn.camera.runners import read_sidecar
 from k3dn.errors import ArtifactError
-from k3dn.runners import read_sidecar
 
-from .common import artifact_name
-from .weights import load_model
+from .export.common import artifact_name
+from .export.weights import load_model
 
 SUFFIX = {"executorch": "pte", "tflite": "tflite", "onnx": "onnx", "coreml": "mlpackage"}
 # What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
 STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")
 FLOAT_PRECISIONS = ("fp32", "fp16")
-NUMERICS = Path(__file__).resolve().parent.parent / "calibration" / "numerics.json"
+# The published mix, installed with k3dn.calibration as package data (a plain install carries it too).
+NUMERICS = resources.files("k3dn.calibration") / "numerics.json"
 CALIB_PAIRS = 16
 
 
@@ -61,12 +64,16 @@ def recorded_float_layers(backend: str, precision: str, state_sha256: str) -> li
 def expected_quantization(backend: str, precision: str, state_sha256: str) -> dict | None:
     """What a calibrated artifact built now would record: its recipe's scheme and the layers kept in float (the
     numerics.json mix for these weights, else the recipe's default). None if no recipe makes `precision`."""
-    from calibration.pipeline import RECIPES
+    from k3dn.calibration.pipeline import RECIPES
+    from k3dn.calibration.report import BUDGET_DB
 
     recipe_cls = next((r for r in RECIPES.get(backend, ()) if r.precision == precision), None)
     if recipe_cls is None:
         return None
     layers = recorded_float_layers(backend, precision, state_sha256)
+    if layers is None and recipe_cls.searchable():
+        # no published mix for these weights: a build searches one within the budget (any layers it found)
+        return {"scheme": recipe_cls.scheme, "float_layers": None, "budget_db": BUDGET_DB}
     return {"scheme": recipe_cls.scheme,
             "float_layers": sorted(recipe_cls.default_float_layers if layers is None else layers)}
 
@@ -82,8 +89,12 @@ def _valid(path: Path, state_sha256: str, calib_pairs: int | None, expected: dic
     if not meta or meta.get("weights", {}).get("state_sha256") != state_sha256:
         return False
     quant = meta.get("quantization") or {}
-    if expected is not None and (quant.get("scheme") != expected["scheme"]
-                                 or sorted(quant.get("float_layers") or []) != expected["float_layers"]):
+    if expected is not None and quant.get("scheme") != expected["scheme"]:
+        return False
+    if expected is not None and expected["float_layers"] is None:
+        if (quant.get("mixed_precision") or {}).get("budget_db") != expected["budget_db"]:
+            return False
+    elif expected is not None and sorted(quant.get("float_layers") or []) != expected["float_layers"]:
         return False
     calib = quant.get("calibration_set")
     return calib_pairs is None or calib is None or calib.get("pairs") == calib_pairs
@@ -120,36 +131,39 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
     out_dir.mkdir(parents=True, exist_ok=True)
     progress(f"exporting {backend} {stored} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
     if stored in FLOAT_PRECISIONS:
-        from .pipeline import export_backend
+        from .export.pipeline import export_backend
 
         outcome = export_backend(backend, model, size, out_dir, info)
         if outcome.status != "ok":
             raise ArtifactError(f"{backend} export at {size[0]}x{size[1]} {outcome.status}: {outcome.reason}")
         return outcome.artifact
-    return _quantize(backend, stored, model, info, size, out_dir, path, calib_pairs)
+    return _quantize(backend, stored, model, info, size, out_dir, path, calib_pairs, progress)
 
 
 def _quantize(backend: str, precision: str, model, info: dict, size: tuple[int, int], out_dir: Path, path: Path,
-              calib_pairs: int) -> Path:
-    from calibration.calib_set import build_calib_set
-    from calibration.pipeline import RECIPES, quantize_recipe
-    from calibration.report import float_outputs, score_outputs
+              calib_pairs: int, progress: Callable[[str], None]) -> Path:
+    from k3dn.calibration.calib_set import build_calib_set
+    from k3dn.calibration.pipeline import RECIPES, quantize_recipe
+    from k3dn.calibration.report import BUDGET_DB, float_outputs, score_outputs
     from k3dn.data import make_eval_set
 
-    from .lower import lower
+    from .export.lower import lower
 
     recipe_cls = next((r for r in RECIPES[backend] if r.precision == precision), None)
     if recipe_cls is None:
         raise ArtifactError(f"no {backend} {precision} recipe; choose from "
                             f"{[r.precision for r in RECIPES[backend]]}")
+    layers = recorded_float_layers(backend, precision, info["state_sha256"])
+    budget = BUDGET_DB if layers is None and recipe_cls.searchable() else None
+    if budget is not None:
+        progress(f"no {backend} {precision} mix is recorded for these weights (numerics.json): searching one "
+                 f"within the {BUDGET_DB:g} dB budget instead of quantizing every layer")
     items = make_eval_set(n=4, size=size)
     reference = float_outputs(model, items, progress=False)
     scores = score_outputs(reference, items, reference)
     calib = build_calib_set(calib_pairs, progress=False)
     outcome = quantize_recipe(recipe_cls, model, lower(model), size, out_dir, calib, items, reference, scores, None,
-                              info, bars=False, float_layers=recorded_float_layers(backend, precision,
-                                                                                   info["state_sha256"]),
-                              progress=lambda _msg: None)
+                              info, budget_db=budget, bars=False, float_layers=layers, progress=lambda _msg: None)
     if outcome.row.status != "ok":
         raise ArtifactError(f"{backend} {precision} at {size[0]}x{size[1]} failed: {outcome.row.note}")
     return path

@@ -1,6 +1,6 @@
 """Evaluation in the shape of the paper's Table 1: PSNR, SSIM, RMSE_rel, MAE (+ sharp-region MAE).
 
-Metric definitions live in k3dn/metrics.py. An evaluation set is a sequence of dicts with H x W x 3
+Metric definitions live in k3dn/evaluation/metrics.py. An evaluation set is a sequence of dicts with H x W x 3
 float32 arrays `left`, `right`, `sharp` in [0, 1], optionally an H x W `in_focus` mask, and optionally
 `score_top`: the first row that is scored (rows above it are left out of every metric, e.g. a text
 label burnt into the ground truth; the model still sees the whole frame).
@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from ..pipeline import Runner, deblur_image
 from .metrics import all_metrics
-from .pipeline import Runner, deblur_image
-from .selection_eval import blur_bin_psnr
+from .selection import blur_bin_psnr
 
 METRIC_COLUMNS = [("psnr", "PSNR↑", 1.0, "{:.2f}"), ("ssim", "SSIM↑", 1.0, "{:.3f}"),
                   ("rmse_rel", "RMSE_rel(1e-2)↓", 1e2, "{:.2f}"), ("mae", "MAE(1e-1)↓", 1e1, "{:.3f}"),

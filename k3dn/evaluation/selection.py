@@ -47,7 +47,7 @@ def selection_report(model: torch.nn.Module, items: Sequence[dict], device: str 
     of the network stride: mean entropy of the per-pixel weights / log M (1 = uniform), the argmax's agreement
     with the hypothesis nearest the true radius (block-averaged |c|), and the mean weight on that hypothesis.
     None for other models or items."""
-    from .selection import oracle_weights
+    from ..network.selection import oracle_weights
 
     select = getattr(model, "select", None)
     if select is None or not items or "radius" not in items[0]:

@@ -17,7 +17,7 @@ Run directory layout:
     config.json        the TrainConfig, model config, git commit, torch version, device
     metrics.jsonl      one JSON line per logged step and per validation
     diagnostics.jsonl  every diag_every steps: per-module gradient norms and movement from init, kernel
-                       query usage, inverse gains (k3dn/diagnostics.py; shown by `k3dn train --report RUN`)
+                       query usage, inverse gains (k3dn/training/diagnostics.py; shown by `k3dn train --report RUN`)
     init.pt            the initial weights, the reference of "movement from init"
     last.pt            model + optimizer + scheduler + step (torch.load(weights_only=True) safe)
     last.safetensors   latest weights (what `k3dn eval --weights` and export take)
@@ -39,14 +39,14 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .ablate import ablated
-from .baseline import UNetBaseline
-from .config import K3DNConfig
+from ..evaluation.metrics import psnr
+from ..network.ablate import ablated
+from ..network.baseline import UNetBaseline
+from ..network.config import K3DNConfig
+from ..network.model import K3DN, PairRestorer
+from ..network.weights_io import save_weights
 from .distributed import DistInfo, StepItems, resolve_device
 from .losses import k3dn_loss, selection_loss
-from .metrics import psnr
-from .model import K3DN, PairRestorer
-from .weights_io import save_weights
 
 
 @dataclass
@@ -80,7 +80,7 @@ class TrainConfig:
     reblur_every: int = 1  # run the reblur branch (L_reb, Eq. 17) every this many steps; others skip it
     mild_prob: float = 0.0  # fraction of training pairs with blur radius <= data.MILD_RADIUS (in focus / phone-like)
     soft_mild: bool = False  # soften the scene of each mild pair too: soft in-focus content the model must keep
-    ablate: list = field(default_factory=list)  # K3DN parts trained switched off (k3dn.ablate keys): studies only
+    ablate: list = field(default_factory=list)  # parts trained switched off (k3dn.network.ablate keys): studies only
     select_loss_weight: float = 0.0  # weight of the blur-size selection's auxiliary loss (losses.selection_loss)
 
 
@@ -105,7 +105,7 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None, world_si
     """The training set of `cfg`: simulated DP patches of cfg.patch px, seeded by cfg.seed, blurred as
     cfg.blur_space says ("linear" is the data of the equal-budget runs, "mix" that of the shipped model),
     long enough for cfg.steps steps on `world_size` processes."""
-    from .data import TrainDataset
+    from ..data import TrainDataset
 
     if cfg.blur_space not in BLUR_SPACES:
         raise ValueError(f"unknown blur space {cfg.blur_space!r}; choose from {sorted(BLUR_SPACES)}")
@@ -219,8 +219,9 @@ class Trainer:
                 self.device = torch.device("cuda", self.dist.local_rank)
         torch.manual_seed(cfg.seed)
         self.model = build_model(cfg).to(self.device)
-        # Training ablation: the parts stay off for the Trainer's life (hooks / attribute shadows of k3dn.ablate),
-        # so the optimizer never sees their gradients and validation scores the ablated function.
+        # Training ablation: the parts stay off for the Trainer's life (hooks / attribute shadows of
+        # k3dn.network.ablate), so the optimizer never sees their gradients and validation scores the ablated
+        # function.
         self._ablation = ExitStack()
         if cfg.ablate:
             self._ablation.enter_context(ablated(self.model, cfg.ablate))
@@ -262,7 +263,7 @@ class Trainer:
 
     def init_from(self, weights: str | Path) -> None:
         """Start from a weights file (e.g. the shipped model) with a fresh optimizer and schedule."""
-        from .weights_io import WeightsError, load_weights
+        from ..network.weights_io import WeightsError, load_weights
 
         source = load_weights(weights)
         if isinstance(source, K3DN) and isinstance(self.model, K3DN) \
@@ -271,7 +272,7 @@ class Trainer:
                 raise WeightsError(f"--init {weights}: cannot convert psf_gain {source.config.psf_gain!r} to "
                                    f"{self.model.config.psf_gain!r}; "
                                    f"train with --set psf_gain={source.config.psf_gain}")
-            from .convert import to_multiply_gain
+            from ..network.convert import to_multiply_gain
             from .diagnostics import fixed_batch
 
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
@@ -311,7 +312,7 @@ class Trainer:
     # --- one step ---------------------------------------------------------------------------------
     def train_step(self, batch: dict, diagnose: bool = False) -> dict[str, float]:
         """One optimizer step; with `diagnose`, `self.last_diagnostics` gets the gradients (before
-        clipping) and the other numbers of k3dn/diagnostics.py."""
+        clipping) and the other numbers of k3dn/training/diagnostics.py."""
         self.model.train()
         cfg = self.cfg
         left, right, sharp, blurry = (batch[k].to(self.device).contiguous(memory_format=self.memory_format)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ArtifactError, PipelineError, RuntimeUnavailable
+from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
 
 INPUT_NAMES = ("left", "right")
 OUTPUT_NAME = "sharp"
@@ -309,7 +309,7 @@ def open_runner(path: str | Path, threads: int | None = None, verify: bool = Tru
         raise FileNotFoundError(f"no artifact at {path}")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
-        from .weights_io import WeightsError, load_weights
+        from ..network.weights_io import WeightsError, load_weights
 
         try:
             model = load_weights(path)

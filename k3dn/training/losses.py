@@ -44,7 +44,7 @@ def selection_loss(select: torch.Tensor, radius: torch.Tensor, radii: tuple[floa
     """Auxiliary loss of the blur-size selection (selection.py): cross-entropy of the predicted weights
     (B x M x h x w, softmax over M) against the hat weights of the simulator's true blur radius
     (B x 1 x H x W), i.e. KL(oracle || predicted) up to the oracle's own entropy. Not in the paper."""
-    from .selection import oracle_weights
+    from ..network.selection import oracle_weights
 
     target = oracle_weights(radius, radii, scale=radius.shape[-1] // select.shape[-1])
     return -(target * torch.log(select.clamp(min=1e-6))).sum(dim=1).mean()

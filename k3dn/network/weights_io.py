@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -21,8 +22,11 @@ from .baseline import UNetBaseline
 from .config import K3DNConfig
 from .model import K3DN, PairRestorer
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
+# Package data, found through importlib.resources so an installed k3dn reads its own copy. k3dn installs
+# unzipped (safetensors maps the file), so the resource is a file on disk.
+PRETRAINED_DIR = Path(str(resources.files("k3dn") / "weights"))
 PRETRAINED = {"tiny": PRETRAINED_DIR / "k3dn_tiny.safetensors"}
+MODEL_CARD = PRETRAINED_DIR / "MODEL_CARD.md"
 
 
 LEGACY_PSF_GAIN = "divide"  # files written before K3DNConfig.psf_gain existed ran the divide form
@@ -87,7 +91,7 @@ def load_weights(path: str | Path, model: PairRestorer | None = None, allow_abla
     baseline) and config come from the file's metadata unless `model` is given.
 
     A file trained with parts switched off (`k3dn train --ablate`) computes its function only with the same
-    parts off (k3dn.ablate), so it is refused unless `allow_ablated` (k3dn eval applies the ablation)."""
+    parts off (k3dn.network.ablate), so it is refused unless `allow_ablated` (k3dn eval applies the ablation)."""
     state, meta = read_weights(path)
     parts = trained_ablation(meta)
     if parts and not allow_ablated:

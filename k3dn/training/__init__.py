@@ -1,0 +1,1 @@
+"""Training: the loop (trainer), losses, weight diagnostics and data-parallel helpers."""
