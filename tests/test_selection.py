@@ -126,3 +126,16 @@ def test_blur_bin_psnr_scores_each_bin_on_its_own_pixels() -> None:
     assert math.isclose(bins["bin_2_5"], 20.0, abs_tol=1e-6)
     assert all(bins[k] > 100 for k, *_ in BLUR_BINS if k != "bin_2_5")
     assert math.isnan(blur_bin_psnr(pred, sharp, np.zeros((4, 5)))["bin_gt10"])
+
+
+def test_train_report_shows_the_selection_on_a_simulated_batch() -> None:
+    from k3dn.training.diagnostics import diagnose_weights, fixed_batch, format_report
+
+    torch.manual_seed(5)
+    model = create("tiny", select_radii=RADII)
+    batch = {k: v[:2, :, :64, :64] for k, v in fixed_batch(0, batch=2, patch=64).items()}
+    rec = diagnose_weights(model, batch)
+    sel = rec["selection"]
+    assert 0.0 < sel["entropy"] <= 1.0 and 0.0 <= sel["argmax_agreement"] <= 1.0
+    assert math.isclose(sel["chance"], 1 / len(RADII))
+    assert "selection: entropy" in format_report(rec)

@@ -47,7 +47,7 @@ def selection_report(model: torch.nn.Module, items: Sequence[dict], device: str 
     of the network stride: mean entropy of the per-pixel weights / log M (1 = uniform), the argmax's agreement
     with the hypothesis nearest the true radius (block-averaged |c|), and the mean weight on that hypothesis.
     None for other models or items."""
-    from ..network.selection import oracle_weights
+    from ..network.selection import agreement
 
     select = getattr(model, "select", None)
     if select is None or not items or "radius" not in items[0]:
@@ -61,13 +61,9 @@ def selection_report(model: torch.nn.Module, items: Sequence[dict], device: str 
         left, right = (torch.from_numpy(item[k]).permute(2, 0, 1)[None].float().to(device) for k in ("left", "right"))
         radius = torch.from_numpy(np.asarray(item["radius"], np.float32))[None, None].to(device)
         quarter = model.disparity.with_quarter(left, right)[1]
-        a = model.selection_weights(quarter, radius).float()
-        target = oracle_weights(radius, model.config.select_radii)
-        entropy += float((-(a * a.clamp(min=1e-12).log()).sum(1)).mean() / math.log(a.shape[1]))
-        best = target.argmax(1, keepdim=True)
-        agree += float((a.argmax(1, keepdim=True) == best).float().mean())
-        mass += float(a.gather(1, best).mean())
-        n += 1
+        stats = agreement(model.selection_weights(quarter, radius), radius, model.config.select_radii)
+        entropy, agree, mass, n = (entropy + stats["entropy"], agree + stats["argmax_agreement"],
+                                   mass + stats["weight_on_true"], n + 1)
     if not n:
         return None
     return {"entropy": entropy / n, "argmax_agreement": agree / n, "weight_on_true": mass / n,

@@ -121,6 +121,18 @@ def oracle_weights(radius: torch.Tensor, radii: tuple[float, ...], scale: int = 
     return out / out.sum(dim=1, keepdim=True).clamp(min=1e-6)
 
 
+def agreement(a: torch.Tensor, radius: torch.Tensor, radii: tuple[float, ...]) -> dict[str, float]:
+    """How well selection weights a (B x M x h x w) follow the true blur radius (B x 1 x H x W, px): mean entropy
+    / log M (1 = uniform), how often the argmax is the hypothesis nearest the block-averaged radius, the mean
+    weight on that hypothesis, and chance (1/M)."""
+    a = a.float()
+    target = oracle_weights(radius, radii, scale=radius.shape[-1] // a.shape[-1])
+    best = target.argmax(1, keepdim=True)
+    entropy = (-(a * a.clamp(min=1e-12).log()).sum(1)).mean() / math.log(a.shape[1])
+    return {"entropy": float(entropy), "argmax_agreement": float((a.argmax(1, keepdim=True) == best).float().mean()),
+            "weight_on_true": float(a.gather(1, best).mean()), "chance": 1.0 / a.shape[1]}
+
+
 def uniform_weights(like: torch.Tensor, hypotheses: int) -> torch.Tensor:
     """1/M everywhere: B x M x H x W for features `like` (B x C x H x W)."""
     b, _, h, w = like.shape

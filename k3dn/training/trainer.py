@@ -335,7 +335,8 @@ class Trainer:
         if diagnose:
             from .diagnostics import snapshot
 
-            self.last_diagnostics = snapshot(self.model, self.init_state, {"left": left, "right": right})
+            probe = {"left": left, "right": right} | ({"radius": radius} if radius is not None else {})
+            self.last_diagnostics = snapshot(self.model, self.init_state, probe)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.opt.step()
         self.sched.step()
