@@ -11,17 +11,21 @@ from .blocks import conv3x3, res_stack
 class Encoder(nn.Module):
     """Strided convs + residual blocks: full, 1/2, 1/4 maps kept as skips; F_B at 1/8."""
 
-    def __init__(self, widths: tuple[int, int, int], feat_channels: int, blocks: tuple[int, int, int, int]) -> None:
+    def __init__(self, widths: tuple[int, int, int], feat_channels: int, blocks: tuple[int, int, int, int],
+                 extra_inputs: int = 0) -> None:
         super().__init__()
         w0, w1, w2 = widths
         act = nn.LeakyReLU(0.1)
-        self.level0 = nn.Sequential(conv3x3(6, w0), act, res_stack(w0, blocks[0]))
+        self.level0 = nn.Sequential(conv3x3(6 + extra_inputs, w0), act, res_stack(w0, blocks[0]))
         self.level1 = nn.Sequential(conv3x3(w0, w1, stride=2), act, res_stack(w1, blocks[1]))
         self.level2 = nn.Sequential(conv3x3(w1, w2, stride=2), act, res_stack(w2, blocks[2]))
         self.level3 = nn.Sequential(conv3x3(w2, feat_channels, stride=2), act, res_stack(feat_channels, blocks[3]))
 
-    def forward(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        e0 = self.level0(torch.cat([left, right], dim=1))
+    def forward(self, left: torch.Tensor, right: torch.Tensor,
+                extra: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`extra`: more input channels after the two views (the image-space blur-size selection's output)."""
+        views = [left, right] if extra is None else [left, right, extra]
+        e0 = self.level0(torch.cat(views, dim=1))
         e1 = self.level1(e0)
         e2 = self.level2(e1)
         return self.level3(e2), [e0, e1, e2]

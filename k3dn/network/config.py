@@ -46,6 +46,8 @@ class K3DNConfig:
         select_hidden: channels of the selection head.
         select_mode: where the selection weights come from: "learned" (the head; what ships), "oracle"
             (the simulator's true blur radius; design studies) or "uniform" (1/M; the ablation).
+        select_scale: where the selection works: 4 = on the encoder's 1/4-resolution skip, 1 = on the input
+            image B at full resolution, its output fed to the encoder as 3 more input channels.
     """
 
     name: str = "tiny"
@@ -68,6 +70,7 @@ class K3DNConfig:
     select_kernel_size: int = 9
     select_hidden: int = 32
     select_mode: str = "learned"
+    select_scale: int = 4
 
     def __post_init__(self) -> None:
         if self.num_kernels != self.feat_channels:
@@ -83,6 +86,8 @@ class K3DNConfig:
             raise ValueError(f"select_radii must be >= 2 increasing radii >= 0, got {self.select_radii}")
         if self.select_kernel_size % 2 != 1:
             raise ValueError("select_kernel_size must be odd")
+        if self.select_scale not in (1, 4):
+            raise ValueError(f"select_scale must be 1 (image) or 4 (1/4-resolution features), got {self.select_scale}")
         if self.select_mode not in SELECT_MODES:
             raise ValueError(f"select_mode must be one of {SELECT_MODES}, got {self.select_mode!r}")
 
@@ -91,7 +96,7 @@ class K3DNConfig:
         exists, so the hash of a model without it (weights_io.state_sha256) is what it was before they existed."""
         out = asdict(self)
         if not self.select_radii:
-            for key in ("select_radii", "select_kernel_size", "select_hidden", "select_mode"):
+            for key in ("select_radii", "select_kernel_size", "select_hidden", "select_mode", "select_scale"):
                 out.pop(key)
         return out
 

@@ -68,7 +68,8 @@ class K3DN(PairRestorer):
         super().__init__()
         self.config = config
         c = config
-        self.encoder = Encoder(c.widths, c.feat_channels, c.enc_blocks)
+        image_select = bool(c.select_radii) and c.select_scale == 1
+        self.encoder = Encoder(c.widths, c.feat_channels, c.enc_blocks, extra_inputs=3 if image_select else 0)
         self.disparity = DisparityEstimator(c.disp_features, c.disp_channels, c.max_disparity, c.disp_block)
         self.kernels = KernelSet(c.num_kernels, c.kernel_size, c.min_spectrum)
         self.query = KernelQuery(c.num_kernels, c.kernel_size, c.disp_channels)
@@ -78,7 +79,11 @@ class K3DN(PairRestorer):
         self.select: BlurSizeSelect | None = None
         self.select_head: SelectionHead | None = None
         if c.select_radii:
-            self.select = BlurSizeSelect(c.widths[2], c.select_radii, c.select_kernel_size, c.min_spectrum, scale=4)
+            channels = 3 if image_select else c.widths[2]
+            self.select = BlurSizeSelect(channels, c.select_radii, c.select_kernel_size, c.min_spectrum,
+                                         scale=c.select_scale, mix_out=not image_select)
+            if image_select:  # the encoder starts as before: its weights on the new channels are 0
+                nn.init.zeros_(self.encoder.level0[0].weight[:, 6:])
             self.select_head = SelectionHead(self.disparity.quarter_channels, c.select_hidden, len(c.select_radii))
 
     def input_spec(self) -> dict:
@@ -113,15 +118,20 @@ class K3DN(PairRestorer):
             return uniform_weights(quarter, self.select.num_hypotheses)
         if radius is None:
             raise ValueError("select_mode 'oracle' needs the true blur radius (simulated pairs only)")
-        return oracle_weights(radius, self.config.select_radii).to(quarter.dtype)
+        return oracle_weights(radius, self.config.select_radii, scale=self.config.select_scale).to(quarter.dtype)
 
     def _deblur_parts(self, left: torch.Tensor, right: torch.Tensor,
                       radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
-        feats, skips = self.encoder(left, right)
         r, quarter = self.disparity.with_quarter(left, right)
         a = self._query(r)
         select = None
-        if self.select is not None:
+        if self.select is not None and self.config.select_scale == 1:
+            select = self.selection_weights(quarter, radius)
+            full = select if select.shape[-1] == left.shape[-1] else nearest_upsample(select, 4)
+            feats, skips = self.encoder(left, right, self.select((left + right) / 2, full))
+        else:
+            feats, skips = self.encoder(left, right)
+        if self.select is not None and self.config.select_scale == 4:
             select = self.selection_weights(quarter, radius)
             skips = [skips[0], skips[1], self.select(skips[2], select)]
         deblurred = self.psf.deblur(feats, self.kernels.inverse_kernels(), a)

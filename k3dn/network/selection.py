@@ -51,7 +51,7 @@ class BlurSizeSelect(nn.Module):
     """M blur-size hypotheses of exact inverse kernels, mixed per pixel (Eq. 7 with soft layers)."""
 
     def __init__(self, channels: int, radii: tuple[float, ...], kernel_size: int, min_spectrum: float,
-                 scale: int = 4) -> None:
+                 scale: int = 4, mix_out: bool = True) -> None:
         super().__init__()
         if len(radii) < 2:
             raise ValueError(f"blur-size selection needs >= 2 hypotheses, got radii {radii}")
@@ -65,9 +65,13 @@ class BlurSizeSelect(nn.Module):
         with torch.no_grad():
             self.kernels.log_mag.copy_(soft_bound_inverse(log_mag, self.kernels.log_min))
             self.kernels.w_im.zero_()
-        self.out = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        # mix_out=False (image space): F' = F + sum_m a_m (F (*) kinv_m) - F, the mixed deconvolution itself,
+        # for a consumer whose own weights start at 0 (a zero W_o there would leave both without gradient).
+        self.out: nn.Conv2d | None = None
+        if mix_out:
+            self.out = nn.Conv2d(channels, channels, 1)
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     @property
     def num_hypotheses(self) -> int:
@@ -85,7 +89,8 @@ class BlurSizeSelect(nn.Module):
 
     def forward(self, feats: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """F' of the module docstring; a: B x M x H x W weights (sum 1 over M) at the features' resolution."""
-        return feats + self.out(self.mix(feats, self.kernels.inverse_kernels(), a))
+        mixed = self.mix(feats, self.kernels.inverse_kernels(), a)
+        return feats + (mixed if self.out is None else self.out(mixed))
 
 
 class SelectionHead(nn.Module):

@@ -277,8 +277,14 @@ class Trainer:
 
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
             source = to_multiply_gain(source, batch["left"], batch["right"])
+        state = source.state_dict()
+        if _adds_selection(source, self.model) and self.model.config.select_scale == 1:
+            # image-space selection: the encoder's first conv takes 3 more channels, with weights 0 (model.py)
+            key = "encoder.level0.0.weight"
+            own = self.model.state_dict()[key]
+            state[key] = torch.cat([state[key], torch.zeros_like(own[:, state[key].shape[1]:])], dim=1)
         try:
-            self.model.load_state_dict(source.state_dict(), strict=not _adds_selection(source, self.model))
+            self.model.load_state_dict(state, strict=not _adds_selection(source, self.model))
         except RuntimeError as exc:
             raise WeightsError(f"weights file {weights} does not match the model being trained: "
                                f"{str(exc).splitlines()[0]}") from exc
