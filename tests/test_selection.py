@@ -139,3 +139,20 @@ def test_train_report_shows_the_selection_on_a_simulated_batch() -> None:
     assert 0.0 < sel["entropy"] <= 1.0 and 0.0 <= sel["argmax_agreement"] <= 1.0
     assert math.isclose(sel["chance"], 1 / len(RADII))
     assert "selection: entropy" in format_report(rec)
+
+
+def test_large_kernels_filter_through_the_fft_exactly_as_the_conv() -> None:
+    """Training filters P >= FFT_FROM kernels by FFT; inference (and the lowered graph) by conv2d: one function."""
+    from k3dn.network.selection import FFT_FROM
+
+    block = BlurSizeSelect(3, RADII, FFT_FROM + 2, 0.05, scale=1, mix_out=False)
+    with torch.no_grad():  # asymmetric vertically, so a flipped-kernel mistake would show
+        block.kernels.w_im.normal_(std=0.3)
+    x = torch.rand(2, 3, 40, 56)
+    kinv = block.kernels.inverse_kernels().detach()
+    with torch.enable_grad():
+        by_fft = block.filtered(x, kinv)
+    with torch.no_grad():
+        by_conv = block.filtered(x, kinv)
+    for a, b in zip(by_fft, by_conv, strict=True):
+        assert torch.allclose(a, b, atol=1e-4)

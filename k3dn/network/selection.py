@@ -47,6 +47,9 @@ def gaussian_log_spectrum(sigmas: torch.Tensor, size: int, floor: float) -> torc
     return log_mag.clamp(0.9 * floor, -1e-4)
 
 
+FFT_FROM = 15  # kernel size from which training filters through the FFT (see BlurSizeSelect.filtered)
+
+
 class BlurSizeSelect(nn.Module):
     """M blur-size hypotheses of exact inverse kernels, mixed per pixel (Eq. 7 with soft layers)."""
 
@@ -77,13 +80,32 @@ class BlurSizeSelect(nn.Module):
     def num_hypotheses(self) -> int:
         return len(self.radii)
 
+    def filtered(self, feats: torch.Tensor, inverse_kernels: torch.Tensor) -> list[torch.Tensor]:
+        """[F (*) kinv_m for each m]: each kernel in every channel, zero 'same' padding (as F.conv2d computes it).
+
+        Large kernels (P >= FFT_FROM, the image-space form) go through the FFT in float32 while training: torch's
+        CPU depthwise conv takes seconds per 31 x 31 kernel there (minutes under bf16 + channels_last). The
+        result is the same linear filter; the lowered graph runs it as a constant conv (export/lower.py)."""
+        c, p = feats.shape[1], inverse_kernels.shape[-1]
+        if p < FFT_FROM or not torch.is_grad_enabled():
+            return [F.conv2d(feats, inverse_kernels[m].to(feats.dtype).expand(c, 1, p, p), padding=p // 2, groups=c)
+                    for m in range(inverse_kernels.shape[0])]
+        h, w = feats.shape[-2:]
+        r = p // 2
+        size = (h + 2 * r, w + 2 * r)
+        x = torch.fft.rfft2(F.pad(feats.float(), (r, r, r, r)), s=size)
+        # conv2d is a correlation: the FFT convolves, so with the kernel flipped in both axes
+        k = torch.fft.rfft2(inverse_kernels.float().flip(-2, -1), s=size)
+        out = []
+        for m in range(inverse_kernels.shape[0]):
+            y = torch.fft.irfft2(x * k[m], s=size)
+            out.append(y[..., 2 * r: 2 * r + h, 2 * r: 2 * r + w].to(feats.dtype))
+        return out
+
     def mix(self, feats: torch.Tensor, inverse_kernels: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """sum_m a_m (F (*) kinv_m) - F. feats: B x C x H x W; inverse_kernels: M x P x P; a: B x M x H x W."""
-        c, p = feats.shape[1], inverse_kernels.shape[-1]
         acc = -feats
-        for m in range(inverse_kernels.shape[0]):
-            weight = inverse_kernels[m].to(feats.dtype).expand(c, 1, p, p)
-            y = F.conv2d(feats, weight, padding=p // 2, groups=c)
+        for m, y in enumerate(self.filtered(feats, inverse_kernels)):
             acc = acc + y * a[:, m:m + 1]
         return acc
 
