@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
+
 from .recipe import NumpyRunner, Recipe
 
 WEIGHT_THRESHOLD = 2048  # elements; coremltools' default: smaller tensors are not worth compressing
@@ -30,7 +32,7 @@ W8A8_NOTE = ("W8A8 needs ct.optimize.coreml.linear_quantize_activations, which c
 class CoreMLW8(Recipe):
     backend = "coreml"
     precision = "w8a16"
-    suffix = "mlpackage"
+    suffix = TABLE["coreml"].suffix
     requires = ("coremltools",)
     needs_calibration = False
     scheme = "coremltools linear_quantize_weights: int8 weights per-channel symmetric, fp16 activations"

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
+
 from .pt2e import Calibrated, calibrate, share_data_movement
 from .recipe import NumpyRunner, Recipe
 
@@ -22,7 +24,7 @@ from .recipe import NumpyRunner, Recipe
 class ExecuTorchInt8(Recipe):
     backend = "executorch"
     precision = "int8"
-    suffix = "pte"
+    suffix = TABLE["executorch"].suffix
     requires = ("executorch", "torchao")
     scheme = ("PT2E XNNPACKQuantizer: int8 weights per-channel symmetric, int8 activations per-tensor affine "
               "(histogram observer); pad/slice share their input's qparams; LeakyReLU, softmax, clamp, div float "

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
 from k3dn.export.common import INPUT_NAMES, commit_path, temp_path
 
 from .pt2e import ROOT_LAYER, assign_layers, export_graph
@@ -68,7 +69,7 @@ PERCENTILE = 99.99  # activation range: the central 99.99 % of each tensor's cal
 class OnnxInt8(Recipe):
     backend = "onnx"
     precision = "int8"
-    suffix = "onnx"
+    suffix = TABLE["onnx"].suffix
     requires = ("onnx", "onnxscript", "onnxruntime", "onnxsim")
     scheme = ("onnxruntime quantize_static, QDQ: int8 weights per-channel symmetric, uint8 activations per-tensor "
               f"affine (percentile {PERCENTILE} of a streamed histogram; U8S8, the format ORT's CPU kernels fuse into "

@@ -1,7 +1,7 @@
 """`k3dn quantize` end to end, per backend and recipe:
 
 calibrate on the shared set -> (optional) sensitivity + mixed-precision search -> write -> audit (the
-export issue's graph audits) -> parity against the float model (export.parity, int8 budget) -> score on
+export's graph audits) -> parity against the float model (export.parity, int8 budget) -> score on
 the evaluation set in the real runtime -> sidecar JSON -> atomic rename.
 
 As in export.pipeline, an artifact only appears under its final name after its audit and parity check

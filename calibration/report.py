@@ -3,7 +3,7 @@ and the table / numerics file that collect it per backend x precision.
 
 Scores: PSNR and SSIM against ground truth (k3dn.evaluation.metrics, the eval table's definitions), PSNR of the
 output against the float PyTorch model's output, each the mean over the evaluation pairs. The drop is
-float PSNR(GT) - quantized PSNR(GT). Budget (issue 6): drop <= 0.2 dB and int8 file <= 30% of the fp32
+float PSNR(GT) - quantized PSNR(GT). Budget: drop <= 0.2 dB and int8 file <= 30% of the fp32
 file of the same backend.
 """
 

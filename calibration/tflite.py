@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
 from k3dn.export.common import OUTPUT_NAME
 
 from .pt2e import Q_KEY, ROOT_LAYER, Calibrated, calibrate, export_graph, share_data_movement
@@ -77,7 +78,7 @@ def _wrapped(lowered):
 class TFLiteInt8(Recipe):
     backend = "tflite"
     precision = "int8"
-    suffix = "tflite"
+    suffix = TABLE["tflite"].suffix
     requires = ("litert_torch", "ai_edge_litert", "torchao")
     scheme = ("PT2E litert-torch quantizer: int8 weights per-channel symmetric, int8 activations per-tensor affine "
               "(histogram observer) for conv/add/mul/cat/pad/slice/LeakyReLU; the kernel-query softmax path runs in "
@@ -116,7 +117,7 @@ class TFLiteInt8(Recipe):
 class TFLiteDynamicInt8(Recipe):
     backend = "tflite"
     precision = "int8-dynamic"
-    suffix = "tflite"
+    suffix = TABLE["tflite"].suffix
     requires = ("litert_torch", "ai_edge_litert", "torchao")
     needs_calibration = False
     scheme = "PT2E litert-torch quantizer, dynamic range: int8 weights per-channel, float activations"

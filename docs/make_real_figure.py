@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from k3dn.commands.deblur import load_model
+from k3dn.camera import Deblurrer
 from k3dn.commands.demo import labelled
 from k3dn.io import read_image, write_image
-from k3dn.pipeline import deblur_image
+from k3dn.network.weights_io import load_model
 
 DOCS = Path(__file__).resolve().parent
 PAIRS = {"canon_00": "Canon 5D IV DP", "pixel_00": "Pixel DP"}
@@ -28,12 +28,13 @@ def main() -> None:
     parser.add_argument("--weights", default=None, help="safetensors weights (default: the shipped K3DN-Tiny)")
     parser.add_argument("--out", default=str(DOCS / "real_dp.png"))
     args = parser.parse_args()
-    model = load_model(args.weights, "cpu")
+    model = load_model(args.weights)
+    deblur = Deblurrer(model)
     rows = []
     for name, label in PAIRS.items():
         left, _ = read_image(DOCS / "real_dp" / f"{name}_left.png")
         right, _ = read_image(DOCS / "real_dp" / f"{name}_right.png")
-        sharp = deblur_image(model, left, right)
+        sharp = deblur(left, right)
         rows.append(labelled([(f"{label}: input (L+R)/2", (left + right) / 2), ("K3DN-Tiny", sharp)]))
     width = max(r.shape[1] for r in rows)
     padded = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=1.0) for r in rows]

@@ -1,9 +1,9 @@
-"""The numbers behind the README's tiling notes (shipped K3DN-Tiny, 2 threads):
+"""The numbers behind the tiling notes of docs/camera.md (shipped K3DN-Tiny, 2 threads):
 
 1. receptive field: how far from one perturbed input pixel (a 0.5 step on the left view of a 384² pair) the
    output moves by more than 1e-3 / 1e-4 / 1e-5 / 0, and whether a far corner moves at all (global pooling);
 2. tiled vs whole frame: max |diff| and PSNR of `Deblurrer` with 160-px tiles and 48 px overlap against the
-   whole-frame output on a 200x330 eval pair (the case tests/test_camera_deblurrer.py bounds).
+   whole-frame output on a 200x330 eval pair (the case tests/camera/test_camera_deblurrer.py bounds).
 
     python docs/receptive_field.py
 """

@@ -1,4 +1,5 @@
-"""Measure the mean-level (tone) shifts quoted in the README, the model card and tests/test_pretrained.py.
+"""Measure the mean-level (tone) shifts quoted in docs/experiments/2026-12-06-real-dp-captures.md,
+the model card and tests/network/test_pretrained.py.
 
     python docs/tone_shift.py [--weights W.safetensors] [--n 24]
 
@@ -16,10 +17,10 @@ import argparse
 import numpy as np
 from make_real_figure import DOCS, PAIRS
 
-from k3dn.commands.deblur import load_model
+from k3dn.camera import Deblurrer
 from k3dn.data import make_eval_set
 from k3dn.io import read_image
-from k3dn.pipeline import deblur_image
+from k3dn.network.weights_io import load_model
 
 
 def shift(image: np.ndarray, left: np.ndarray, right: np.ndarray) -> float:
@@ -36,14 +37,15 @@ def main() -> None:
     parser.add_argument("--weights", default=None, help="safetensors weights (default: the shipped K3DN-Tiny)")
     parser.add_argument("--n", type=int, default=24, help="eval pairs per render (256x256)")
     args = parser.parse_args()
-    model = load_model(args.weights, "cpu")
+    model = load_model(args.weights)
+    deblur = Deblurrer(model)
     for name, label in PAIRS.items():
         left, _ = read_image(DOCS / "real_dp" / f"{name}_left.png")
         right, _ = read_image(DOCS / "real_dp" / f"{name}_right.png")
-        print(f"{label:<16} model {shift(deblur_image(model, left, right), left, right):+.4f}")
+        print(f"{label:<16} model {shift(deblur(left, right), left, right):+.4f}")
     for render, linear in (("linear", True), ("srgb", False)):
         items = make_eval_set(args.n, (256, 256), linear=linear)
-        model_shift = [shift(deblur_image(model, i["left"], i["right"]), i["left"], i["right"]) for i in items]
+        model_shift = [shift(deblur(i["left"], i["right"]), i["left"], i["right"]) for i in items]
         truth_shift = [shift(i["sharp"], i["left"], i["right"]) for i in items]
         print(f"eval {render:<6} ({len(items)} pairs)  model {stats(model_shift)}")
         print(f"eval {render:<6} ({len(items)} pairs)  truth {stats(truth_shift)}")

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import torch
 
+from k3dn.backends import EXPORT_BACKENDS
 from k3dn.camera.runners import INPUT_NAMES, OUTPUT_NAME, path_sha256  # noqa: F401 - the I/O contract lives with the runners
 from k3dn.network.model import K3DN
 
 from .lower import LoweredK3DN, lower
 
-BACKENDS = ("executorch", "tflite", "coreml", "onnx")
+BACKENDS = EXPORT_BACKENDS  # the names, in export order (k3dn.backends holds the table)
 
 # Distributions whose versions go into every sidecar (importlib.metadata names).
 TOOLCHAIN_DISTS = (

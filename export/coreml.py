@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
+
 from .common import (
     INPUT_NAMES,
     OUTPUT_NAME,
@@ -32,7 +34,7 @@ from .common import (
 from .lower import with_transposed_convs
 
 REQUIRES = ("coremltools",)
-SUFFIX = "mlpackage"
+SUFFIX = TABLE["coreml"].suffix
 PRECISION = "fp16"
 DEPLOYMENT_TARGET = "iOS16"  # ML program with fp16 compute; iOS 16 / macOS 13 and later
 # MIL ops this model may contain: all run on the Neural Engine. A new op type fails the audit, so that

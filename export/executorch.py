@@ -14,10 +14,12 @@ from pathlib import Path
 
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
+
 from .common import GraphAudit, as_lowered, commit_path, example_args, require, temp_path
 
 REQUIRES = ("executorch",)
-SUFFIX = "pte"
+SUFFIX = TABLE["executorch"].suffix
 PRECISION = "fp32"
 # Non-delegated kernels the contract tolerates. None today: the .pte runs one XNNPACK delegate call
 # and nothing else (the runtime copies the I/O tensors itself, which are not ops in the program).

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from k3dn.backends import BACKENDS as TABLE
+
 from .common import (
     INPUT_NAMES,
     OUTPUT_NAME,
@@ -27,7 +29,7 @@ from .common import (
 
 OPSET = 18  # ONNX Runtime (incl. mobile) and every ONNX-consuming NPU SDK we target run opset 18.
 REQUIRES = ("onnx", "onnxscript", "onnxruntime", "onnxsim")
-SUFFIX = "onnx"
+SUFFIX = TABLE["onnx"].suffix
 PRECISION = "fp32"
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from k3dn.backends import BACKENDS as TABLE
+
 from .common import INPUT_NAMES, OUTPUT_NAME, GraphAudit, as_lowered, commit_path, example_args, require, temp_path
 
 REQUIRES = ("litert_torch", "ai_edge_litert")
-SUFFIX = "tflite"
+SUFFIX = TABLE["tflite"].suffix
 PRECISION = "fp32"
 SIGNATURE = "serving_default"
 

@@ -8,7 +8,7 @@ import torch
 
 import k3dn
 from k3dn.network.model import K3DN
-from k3dn.network.weights_io import LEGACY_PSF_GAIN, PRETRAINED_DIR, load_weights, read_weights, state_sha256
+from k3dn.network.weights_io import PRETRAINED_DIR, load_model, state_sha256
 
 from .common import path_sha256
 
@@ -36,13 +36,12 @@ def shipped_weights(variant: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def load_model(variant: str = "tiny", weights: str | Path | None = None) -> tuple[K3DN, dict]:
-    """(model in eval mode, weights description for the sidecar).
+def model_and_source(variant: str = "tiny", weights: str | Path | None = None) -> tuple[K3DN, dict]:
+    """(model in eval mode, description of its weights for the sidecar: source and hashes).
 
-    weights: a safetensors state dict, loaded by `k3dn.network.weights_io.load_weights` (the one loader: its metadata
-    'config' gives the architecture, a file from before `psf_gain` existed runs the legacy "divide" gain); a
-    file without a config loads into `variant`'s architecture. Default: the shipped weights of `variant`, else
-    `random_model(variant, 0)` ("random-seed-0").
+    The model comes from `k3dn.network.weights_io.load_model`, the one loader (a file without a config loads into
+    `variant`'s architecture). Default: the shipped weights of `variant`, else `random_model(variant, 0)`
+    ("random-seed-0").
     """
     path = Path(weights) if weights else shipped_weights(variant)
     if path is None:
@@ -50,7 +49,6 @@ def load_model(variant: str = "tiny", weights: str | Path | None = None) -> tupl
         return model, {"source": "random-seed-0", "state_sha256": state_sha256(model)}
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
-    _, meta = read_weights(path)
-    model = load_weights(path, None if "config" in meta else k3dn.create(variant, psf_gain=LEGACY_PSF_GAIN))
+    model = load_model(path, variant)
     source = f"shipped:k3dn/weights/{path.name}" if weights is None else str(path)
     return model, {"source": source, "file_sha256": path_sha256(path), "state_sha256": state_sha256(model)}

@@ -23,13 +23,14 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from k3dn.backends import BACKENDS
 from k3dn.camera.runners import read_sidecar
 from k3dn.errors import ArtifactError
 
 from .export.common import artifact_name
-from .export.weights import load_model
+from .export.weights import model_and_source
 
-SUFFIX = {"executorch": "pte", "tflite": "tflite", "onnx": "onnx", "coreml": "mlpackage"}
+SUFFIX = {name: b.suffix for name, b in BACKENDS.items()}
 # What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
 STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")
@@ -109,7 +110,7 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
     precision: fp32 | int8 (CoreML stores fp16 / w8a16 for them), or a recipe's own name (int8-dynamic, fp16,
     w8a16). Calibrated artifacts use `calib_pairs` simulated pairs and the mix numerics.json records for these
     weights (else the recipe's default float layers). `k3dn deblur --backend` and `k3dn bench` share this cache.
-    `loaded`: `load_model(variant, weights)`'s result when the caller already has it (k3dn bench asks for a
+    `loaded`: `model_and_source(variant, weights)`'s result when the caller already has it (k3dn bench asks for a
     dozen artifacts of the same weights; loading and hashing them each time cost ~0.5 s per row).
     Raises ArtifactError if the artifact is not cached and `build` is False, or if its export or parity check
     fails (with the pipeline's reason).
@@ -118,7 +119,7 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
         raise ArtifactError(f"no exporter for backend {backend!r}; choose from {sorted(SUFFIX)}")
     if precision not in PRECISIONS:
         raise ArtifactError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    model, info = loaded if loaded is not None else load_model(variant, weights)
+    model, info = loaded if loaded is not None else model_and_source(variant, weights)
     out_dir = (cache_dir or cache_root()) / "artifacts" / info["state_sha256"][:16]
     stored = STORED.get((backend, precision), precision)
     path = out_dir / artifact_name(model.config.name, size, stored, SUFFIX[backend])

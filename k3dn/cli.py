@@ -1,7 +1,8 @@
 """`k3dn` console entry point. Each subcommand lives in its own module exposing
 `add_arguments(parser)` and `run(args) -> int`; this file only wires them together.
 
-A `UserError` raised by a subcommand is printed as `k3dn <cmd>: error: <message>` with exit code 2.
+A `k3dn.errors.UserError` raised by a subcommand (WeightsError is one) is printed as
+`k3dn <cmd>: error: <message>` with exit code 2.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+from k3dn.errors import UserError  # absolute: `python -m k3dn.cli` runs this file as __main__
 
 # name -> (module, one-line help). Modules are imported lazily so `k3dn info` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -22,10 +25,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quantize": ("k3dn.commands.quantize", "int8 quantization per backend, calibrated, with a measured quality budget"),
     "bench": ("k3dn.commands.bench", "latency, memory, throughput per backend, precision and size, vs this CPU's peak"),
 }
-
-
-class UserError(Exception):
-    """A problem with the user's input: reported as one clear line and a non-zero exit."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +51,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # `python -m k3dn.cli` runs this file as __main__, a module apart from the k3dn.cli the subcommands
-    # import UserError from: enter through k3dn.cli so that its UserError is the one caught.
-    from k3dn.cli import main as _main
-
-    sys.exit(_main())
+    sys.exit(main())

@@ -49,14 +49,14 @@ CHECK = textwrap.dedent("""
     from pathlib import Path
     import k3dn
     from k3dn.artifacts import NUMERICS, cached_artifact, recorded_float_layers
-    from k3dn.export.weights import load_model
+    from k3dn.export.weights import model_and_source
     from k3dn.camera.runners import read_sidecar
 
     src = Path(sys.argv[1])
     assert src not in Path(k3dn.__file__).resolve().parents, k3dn.__file__
     assert importlib.util.find_spec("export") is None and importlib.util.find_spec("calibration") is None
     published = json.loads(NUMERICS.read_text())
-    _, info = load_model("tiny", None)
+    _, info = model_and_source("tiny", None)
     row = next(r for r in published["rows"] if r["backend"] == "onnx" and r["precision"] == "int8")
     assert recorded_float_layers("onnx", "int8", info["state_sha256"]) == row["float_layers"]
     path = cached_artifact("onnx", "int8", (64, 64), cache_dir=Path(tempfile.mkdtemp()), progress=lambda m: None)

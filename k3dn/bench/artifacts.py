@@ -65,14 +65,14 @@ class ArtifactSet:
         """The artifact's path; raises RuntimeError saying why it is not there."""
         from k3dn.artifacts import CALIB_PAIRS, SUFFIX, cached_artifact
         from k3dn.export.common import artifact_name
-        from k3dn.export.weights import load_model
+        from k3dn.export.weights import model_and_source
 
         if self.folder is not None:
             given = self.folder / artifact_name(self.variant, self.size, precision, SUFFIX[backend])
             if given.exists():
                 return given
         if self._loaded is None:
-            self._loaded = load_model(self.variant, self.weights)
+            self._loaded = model_and_source(self.variant, self.weights)
         try:
             return cached_artifact(backend, precision, self.size, self.weights, progress=self.progress,
                                    cache_dir=self.cache, calib_pairs=self.calib_n or CALIB_PAIRS, build=build,
@@ -101,9 +101,9 @@ def open_spec(spec: dict) -> tuple[object, Callable[[np.ndarray, np.ndarray], np
         return runner, runner
     import torch
 
-    from k3dn.export.weights import load_model
+    from k3dn.export.weights import model_and_source
 
-    model, _ = load_model(spec.get("variant", "tiny"), spec.get("weights"))
+    model, _ = model_and_source(spec.get("variant", "tiny"), spec.get("weights"))
     if row == "torch-lowered":
         from k3dn.export.lower import lower
 

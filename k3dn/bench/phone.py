@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .measure import Timing
@@ -174,23 +175,41 @@ def run_on_device(serial: str, artifact: Path, binary: Path, threads: int, runs:
     return timing_from_benchmark_model(parse_benchmark_model(log), warmup), log
 
 
-def phone_rows(args, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: float,
+@dataclass(frozen=True)
+class PhoneSettings:
+    """What `k3dn bench --adb` measures on the phone (the command's options, named)."""
+
+    serial: str
+    rows: Sequence[str] = ()  # row keys; empty: every row (only the ExecuTorch and LiteRT ones run on a phone)
+    threads: int | None = None  # None: 4
+    executor_runner: str | None = None  # arm64 ExecuTorch executor_runner binary
+    benchmark_model: str | None = None  # arm64 LiteRT benchmark_model binary
+    cpu_mask: str | None = None  # taskset mask, e.g. f0 (the big cores)
+    variant: str = "tiny"
+    weights: str | None = None
+    runs: int = 10
+    warmup: int = 2
+    calib: int | None = None  # calibration pairs of int8 artifacts (None: the cache's default)
+
+
+def phone_rows(settings: PhoneSettings, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: float,
                progress: Callable[[str], None] = print) -> list[Result]:
     """The phone rows of `k3dn bench --adb`: ExecuTorch and LiteRT artifacts of the run, skipped with a reason
     when adb, the device or a runner binary is missing."""
     from .artifacts import ROW_LABELS, ArtifactSet, row_info
 
-    serial, threads = args.adb, args.threads or 4
-    keys = [k for k in (args.rows or ROW_LABELS) if k.startswith(("executorch", "tflite"))]
-    binaries = {"executorch": args.adb_executor_runner, "tflite": args.adb_benchmark_model}
+    s = settings
+    serial, threads = s.serial, s.threads or 4
+    keys = [k for k in (s.rows or ROW_LABELS) if k.startswith(("executorch", "tflite"))]
+    binaries = {"executorch": s.executor_runner, "tflite": s.benchmark_model}
     why = attached(serial)
     props = {}
     if why is None:
         props = parse_getprop(_adb(serial, "shell", "getprop"))
-    device = device_info(props, args.adb_cpu_mask, threads) if props else {"name": serial}
+    device = device_info(props, s.cpu_mask, threads) if props else {"name": serial}
     out = []
     for size in sizes:
-        artifacts = ArtifactSet(cache, args.variant, size, args.weights, args.calib)
+        artifacts = ArtifactSet(cache, s.variant, size, s.weights, s.calib)
         for key in keys:
             backend, precision = row_info(key)
             r = Result(key, ROW_LABELS[key], backend, precision, size, threads=threads, device=device,
@@ -206,8 +225,7 @@ def phone_rows(args, sizes: list[tuple[int, int]], cache: Path, gmac_per_mp: flo
             try:
                 path = artifacts.get(backend, precision, build=False)
                 r.artifact = path.name
-                r.timing, _ = run_on_device(serial, path, Path(binary), threads, args.runs, args.warmup,
-                                            args.adb_cpu_mask)
+                r.timing, _ = run_on_device(serial, path, Path(binary), threads, s.runs, s.warmup, s.cpu_mask)
                 progress(f"[phone] {size[0]}x{size[1]} {r.name}: median {r.timing.median_ms:.1f} ms")
             except (PhoneError, ValueError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
                 r.status, r.reason = "failed", str(exc)[:300]

@@ -177,7 +177,7 @@ def attach_speedups(results: list[Result], reference_row: str) -> None:
 
 
 def targets(results: list[Result], probes: list[Probe]) -> list[dict]:
-    """The issue's three targets at the largest measured size: met, or missed by how much."""
+    """The three speed targets at the largest measured size: met, or missed by how much."""
     ok = [r for r in results if r.status == "ok" and r.timing is not None and r.device is None]
     if not ok:
         return []

@@ -12,7 +12,7 @@ blended with raised-cosine weights (`tiling`).
 Overlap and receptive field, measured on the shipped Tiny (a 0.5 step on one input pixel of a 384² pair):
 the output changes by more than 1e-3 within 47 px, 1e-4 within 78 px, 1e-5 within 97 px, and nowhere beyond
 164 px (the network has no global pooling; `python docs/receptive_field.py`). `DEFAULT_OVERLAP` = 96 puts every
-blended pixel at least 48 px from the tile edge that carries most of its weight; tests/test_camera_deblurrer.py
+blended pixel at least 48 px from the tile edge that carries most of its weight; tests/camera/test_camera_deblurrer.py
 bounds the tiled-vs-whole frame difference.
 
 Memory is bounded by the tile row, not the frame: tiles are processed one band of rows at a time, and rows no

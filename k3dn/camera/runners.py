@@ -28,14 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..backends import BACKENDS, TORCH
 from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
 
 INPUT_NAMES = ("left", "right")
 OUTPUT_NAME = "sharp"
-SUFFIXES = (".safetensors", ".pte", ".tflite", ".onnx", ".mlpackage")
+SUFFIXES = tuple(f".{b.suffix}" for b in (TORCH, *BACKENDS.values()))
 
 
-def _require(backend: str, module: str) -> None:
+def _require(backend: str) -> None:
+    module = BACKENDS[backend].runtime_module
     if importlib.util.find_spec(module) is None:
         raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
 
@@ -121,31 +123,33 @@ class TorchRunner(Runner):
 
     `fast` (default) runs the module with channels_last (NHWC) weights and inputs, which oneDNN convolves
     faster than NCHW on this model (`k3dn bench` rows 'PyTorch eager' vs 'PyTorch default'); the result is
-    the same function up to float summation order (tests/test_bench_torch.py states the max |diff|).
+    the same function up to float summation order (tests/bench/test_bench_torch.py states the max |diff|).
     `fast=False` is the plain NCHW eager module. `threads` sets torch's intra-op thread count for the whole
-    process (torch has no per-module setting).
+    process (torch has no per-module setting). `device`: where the module already is (e.g. "cuda" for k3dn eval
+    --device cuda); inputs go there and outputs come back as numpy.
     """
 
     thread_safe = True  # no_grad forward of an eval module keeps no state
 
     def __init__(self, module: torch.nn.Module, name: str = "torch", threads: int | None = None,
-                 fast: bool = True) -> None:
+                 fast: bool = True, device: str | torch.device = "cpu") -> None:
         super().__init__()
         self.module = module.eval()
         self.fast = fast
         if fast:  # a copy: Module.to() works in place, and the caller's module (an export's source) keeps NCHW
             self.module = copy.deepcopy(self.module).to(memory_format=torch.channels_last)
+        self.device = torch.device(device)
         self.name = name
         self.threads = threads
         if threads:
             torch.set_num_threads(threads)
 
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        a, b = torch.from_numpy(left), torch.from_numpy(right)
+        a, b = (torch.from_numpy(v).to(self.device) for v in (left, right))
         if self.fast:
             a, b = a.contiguous(memory_format=torch.channels_last), b.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
-            return self.module(a, b).contiguous().numpy()
+            return self.module(a, b).float().contiguous().cpu().numpy()
 
 
 class OnnxRuntimeRunner(Runner):
@@ -155,14 +159,14 @@ class OnnxRuntimeRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
-        _require("onnx", "onnxruntime")
+        _require("onnx")
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
-        self.name, self.threads = "onnxruntime", threads
+        self.name, self.threads = BACKENDS["onnx"].runtime, threads
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.input_shape = tuple(self.session.get_inputs()[0].shape)
 
@@ -178,8 +182,8 @@ class ExecuTorchRunner(Runner):
 
     It is driven through the extension module `_portable_lib` itself, the library under the public
     `executorch.runtime.Runtime`: that wrapper imports `executorch.exir` (and with it torchao) for a warning
-    class, 5.5 s of start-up here against 0.3 s, a large share of a camera frame's time budget. The calls are
-    the ones `Runtime.load_program` / `Program.load_method` / `Method.execute` make, with the same
+    class, which costs seconds of start-up against a fraction of one: a large share of a camera frame's time
+    budget. The calls are the ones `Runtime.load_program` / `Program.load_method` / `Method.execute` make, with the same
     (InternalConsistency) program verification.
 
     `threads` resizes ExecuTorch's process-wide threadpool (which XNNPACK uses). A loaded Method holds
@@ -188,10 +192,10 @@ class ExecuTorchRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
-        _require("executorch", "executorch")
+        _require("executorch")
         from executorch.extension.pybindings import _portable_lib as runtime
 
-        self.name, self.threads = "executorch", threads
+        self.name, self.threads = BACKENDS["executorch"].runtime, threads
         if threads:
             runtime._unsafe_reset_threadpool(int(threads))
         self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
@@ -217,10 +221,10 @@ class LiteRTRunner(Runner):
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
-        _require("tflite", "ai_edge_litert")
+        _require("tflite")
         from ai_edge_litert.interpreter import Interpreter
 
-        self.name, self.threads = "litert", threads
+        self.name, self.threads = BACKENDS["tflite"].runtime, threads
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self.signature = self.interpreter.get_signature_runner("serving_default")
         self.inputs = self.signature.get_input_details()
@@ -252,12 +256,12 @@ class CoreMLRunner(Runner):
 
     def __init__(self, path: str | Path, compute_units: str = "ALL", threads: int | None = None) -> None:
         super().__init__()
-        _require("coreml", "coremltools")
+        _require("coreml")
         if platform.system() != "Darwin":
             raise RuntimeUnavailable(f"CoreML predictions need macOS, this is {platform.system()}")
         import coremltools as ct
 
-        self.name = "coreml"
+        self.name = BACKENDS["coreml"].runtime
         self.model = ct.models.MLModel(str(path), compute_units=getattr(ct.ComputeUnit, compute_units))
         first = self.model.get_spec().description.input[0]
         self.input_shape = tuple(first.type.multiArrayType.shape)
@@ -269,8 +273,7 @@ class CoreMLRunner(Runner):
         self.model = None
 
 
-_BY_SUFFIX: dict[str, type[Runner]] = {".onnx": OnnxRuntimeRunner, ".pte": ExecuTorchRunner,
-                                       ".tflite": LiteRTRunner, ".mlpackage": CoreMLRunner}
+_BY_SUFFIX: dict[str, type[Runner]] = {f".{b.suffix}": globals()[b.runner] for b in BACKENDS.values()}
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -309,10 +312,10 @@ def open_runner(path: str | Path, threads: int | None = None, verify: bool = Tru
         raise FileNotFoundError(f"no artifact at {path}")
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
-        from ..network.weights_io import WeightsError, load_weights
+        from ..network.weights_io import WeightsError, load_model
 
         try:
-            model = load_weights(path)
+            model = load_model(path)
         except WeightsError as exc:
             raise ArtifactError(str(exc)) from exc
         return TorchRunner(model, threads=threads)

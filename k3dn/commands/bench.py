@@ -19,7 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..cli import UserError
+from ..backends import BACKENDS
+from ..errors import UserError
 
 DEFAULT_SIZES = ("256x256", "512x512", "1024x1024", "1120x1680")
 
@@ -89,10 +90,9 @@ def _skip_reason(backend: str) -> str | None:
     """Why a backend cannot run here (None if it can)."""
     import importlib.util
 
-    needs = {"onnx": "onnxruntime", "executorch": "executorch", "tflite": "ai_edge_litert", "coreml": "coremltools"}
     if backend == "coreml" and platform.system() != "Darwin":
         return f"CoreML predictions need macOS, this is {platform.system()}"
-    module = needs.get(backend)
+    module = BACKENDS[backend].runtime_module if backend in BACKENDS else None
     if module and importlib.util.find_spec(module) is None:
         return f"{module} is not installed (pip install -e '.[export]')"
     return None
@@ -125,12 +125,19 @@ def run(args: argparse.Namespace) -> int:
         probe_file.unlink()
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
-    from ..bench.runner import run_bench
+    from ..bench.phone import PhoneSettings
+    from ..bench.runner import BenchSettings, run_bench
 
     rows = args.rows or [k for k, *_ in ROWS]
     threads = args.threads or os.cpu_count() or 1
+    phone = None if not args.adb else PhoneSettings(
+        args.adb, args.rows, args.threads, args.adb_executor_runner, args.adb_benchmark_model, args.adb_cpu_mask,
+        args.variant, args.weights, args.runs, args.warmup, args.calib)
+    settings = BenchSettings(args.variant, args.weights, args.runs, args.warmup, args.cache, args.artifacts,
+                             args.calib, build=not args.no_build, probes=not args.no_probes, profile=args.profile,
+                             phone=phone)
     start = time.perf_counter()
-    obj = run_bench(args, _sizes(args), rows, threads, _skip_reason)
+    obj = run_bench(settings, _sizes(args), rows, threads, _skip_reason)
     obj["command"] = "k3dn bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "k3dn bench"
     obj["created"] = datetime.now(UTC).isoformat(timespec="seconds")
     obj["wall_s"] = round(time.perf_counter() - start, 1)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import UserError
-from .runner_choice import load_model  # noqa: F401 - demo, eval and docs scripts load models through here
+from ..backends import EXPORT_BACKENDS, TORCH
+from ..errors import UserError
 
-BACKENDS = ("auto", "torch", "executorch", "tflite", "onnx", "coreml")
+BACKENDS = ("auto", TORCH.name, *EXPORT_BACKENDS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,18 +79,19 @@ def _tile_arg(text: str) -> int | str:
 AUTO_MAX_TILE = 704
 
 
-def resolve_tile(args: argparse.Namespace, frame: tuple[int, int]) -> None:
-    """Replace --tile auto by the tile size that fits `frame` (H, W) best (camera.tiling.fit_tile)."""
-    if args.tile != "auto":
-        return
-    if args.model:
+def resolve_tile(tile: int | str | None, overlap: int | None, model: str | None, frame: tuple[int, int]) -> int | None:
+    """The tile size to run: --tile as given, or for --tile auto the size that fits `frame` (H, W) best
+    (camera.tiling.fit_tile)."""
+    if tile != "auto":
+        return tile
+    if model:
         raise UserError("--tile auto picks the size of an export; with --model the artifact's own size is used")
     from ..camera.deblurrer import DEFAULT_OVERLAP, STRIDE
     from ..camera.tiling import fit_tile
 
     h, w = (v + (-v) % STRIDE for v in frame)
     try:
-        args.tile = fit_tile(h, w, DEFAULT_OVERLAP if args.overlap is None else args.overlap, max_tile=AUTO_MAX_TILE)
+        return fit_tile(h, w, DEFAULT_OVERLAP if overlap is None else overlap, max_tile=AUTO_MAX_TILE)
     except ValueError as exc:
         raise UserError(f"--tile auto: {exc}") from exc
 
@@ -250,10 +251,11 @@ def run(args: argparse.Namespace) -> int:
         left, right, bits = _views(args, inputs)
         left, right, kw = _sensor(args, left, right, bits)
         if runner is None:
-            resolve_tile(args, left.shape[:2])
-            runner = open_cli_runner(args, frame=left.shape[:2])
+            tile = resolve_tile(args.tile, args.overlap, args.model, left.shape[:2])
+            runner = open_cli_runner(args.model, args.weights, args.backend, args.precision, args.threads, tile,
+                                     frame=left.shape[:2])
         try:
-            deblur = Deblurrer(runner, tile=args.tile, **({} if args.overlap is None else {"overlap": args.overlap}))
+            deblur = Deblurrer(runner, tile=tile, **({} if args.overlap is None else {"overlap": args.overlap}))
             h, w = left.shape[:2]
             show = not args.quiet and len(deblur.tiles(h, w)) > 1 and len(jobs) == 1
             sharp = deblur(left, right, gray=args.gray, progress=show, **kw)

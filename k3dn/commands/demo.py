@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..cli import UserError
+from ..errors import UserError
 
 LABEL_HEIGHT = 22
 
@@ -47,20 +47,21 @@ def labelled(panels: list[tuple[str, np.ndarray]]) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ..camera import Deblurrer
     from ..data import simulate_pair
     from ..evaluation.metrics import psnr, ssim
     from ..io import write_image
-    from ..pipeline import deblur_image
-    from .deblur import check_output, load_model
+    from ..network.weights_io import load_model
+    from .deblur import check_output
 
     out = Path(args.out)
     check_output(out)
-    model = load_model(args.weights, "cpu")
+    model = load_model(args.weights)
     image, radius = demo_scene()
     sim = simulate_pair(image, radius, family="butterworth", seed=args.seed, noise=(0.002, 0.001),
                         brightness=(0.03, 0.05, 0.02))
     t0 = time.perf_counter()
-    sharp = deblur_image(model, sim["left"], sim["right"])
+    sharp = Deblurrer(model)(sim["left"], sim["right"])
     seconds = time.perf_counter() - t0
     gt, blurry = sim["sharp"], sim["blurry"]
     p_in, p_out = psnr(blurry, gt), psnr(sharp, gt)

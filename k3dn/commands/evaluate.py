@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,15 +105,15 @@ def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[st
 def _load_for_eval(path: str | None, device: str):
     """The model in `path`, or for a file trained with `k3dn train --ablate` a runner that applies the same
     ablation (the function it was trained as)."""
-    from ..network.ablate import AblatedRunner
-    from ..network.weights_io import WeightsError, read_metadata, trained_ablation
-    from .deblur import load_model
+    import torch
 
-    try:
-        parts = trained_ablation(read_metadata(path)) if path else []  # the header only: the tensors load once, below
-    except WeightsError as exc:
-        raise UserError(str(exc)) from exc
-    model = load_model(path, device, allow_ablated=True)
+    from ..network.ablate import AblatedRunner
+    from ..network.weights_io import load_model, read_metadata, trained_ablation
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda requested but no CUDA device is available")
+    parts = trained_ablation(read_metadata(path)) if path else []  # the header only: the tensors load once, below
+    model = load_model(path, allow_ablated=True).to(device)
     return AblatedRunner(model, parts) if parts else model
 
 

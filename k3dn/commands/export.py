@@ -13,10 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import UserError
+from ..backends import EXPORT_BACKENDS
+from ..errors import UserError
 from ..network.config import VARIANTS
 
-BACKEND_CHOICES = ("executorch", "tflite", "coreml", "onnx", "all")
+BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,10 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_checked_model(variant: str, weights: str | None, size: tuple[int, int]):
     """(model, weights description) for --variant/--weights, checked against the artifact size; UserError if not."""
     from k3dn.export.pipeline import check_size
-    from k3dn.export.weights import load_model
+    from k3dn.export.weights import model_and_source
 
     try:
-        model, weights_info = load_model(variant, weights)
+        model, weights_info = model_and_source(variant, weights)
         check_size(model.config, size)
     except (ValueError, FileNotFoundError, OSError) as exc:
         raise UserError(str(exc)) from exc

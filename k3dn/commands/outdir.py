@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 
 
 def prepare_out(path: str | Path) -> Path:

@@ -16,11 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import UserError
+from ..backends import EXPORT_BACKENDS
+from ..errors import UserError
 from ..network.config import VARIANTS
 from .outdir import prepare_out
 
-BACKEND_CHOICES = ("executorch", "onnx", "tflite", "coreml", "all")
+BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

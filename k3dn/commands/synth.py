@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ..cli import UserError
+from ..errors import UserError
 from .outdir import prepare_out
 
 MAX_SIZE = 4096

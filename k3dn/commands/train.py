@@ -13,7 +13,7 @@ import ast
 from dataclasses import fields
 from pathlib import Path
 
-from ..cli import UserError
+from ..errors import UserError
 from ..training.distributed import DistInfo
 from ..training.trainer import BLUR_SPACES, TrainConfig
 
@@ -98,7 +98,8 @@ def report(path: str, seed: int) -> int:
     """`k3dn train --report`: diagnostics of a run directory or of a weights file."""
     import json
 
-    from ..training.diagnostics import diagnose_weights, fixed_batch, format_report
+    from ..training.diagnostics import diagnose_weights, format_report
+    from ..training.trainer import fixed_batch
 
     p = Path(path)
     if p.is_dir():
@@ -114,12 +115,9 @@ def report(path: str, seed: int) -> int:
         return 0
     if not p.is_file():
         raise UserError(f"--report {path}: neither a run directory nor a weights file")
-    from ..network.weights_io import WeightsError, load_weights
+    from ..network.weights_io import load_model
 
-    try:
-        model = load_weights(p)
-    except WeightsError as exc:
-        raise UserError(str(exc)) from exc
+    model = load_model(p)  # a WeightsError is a UserError: one line, exit 2
     rec = diagnose_weights(model, fixed_batch(seed))
     print(format_report(rec, f"## {p}: one training step's gradients on a fixed batch (4 x 128^2, seed {seed}); "
                              f"movement from the seed-{seed} init"))

@@ -8,8 +8,9 @@ number of pairs on which the first method scores higher. An interval that contai
 too small to tell the two methods apart.
 
 The interval covers the choice of evaluation pairs only, not the training run: two trainings of the
-same recipe with different seeds can differ with an interval that excludes 0 (the README measures
-+0.13 dB [+0.07, +0.18] between two U-Net seeds). To claim one recipe beats another, compare several
+same recipe with different seeds can differ with an interval that excludes 0
+(docs/experiments/2026-11-29-reblur-weight-and-seed-spread.md measures +0.13 dB [+0.07, +0.18] between two
+U-Net seeds). To claim one recipe beats another, compare several
 runs of each.
 """
 

@@ -12,9 +12,11 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from torch import nn
 from tqdm import tqdm
 
-from ..pipeline import Runner, deblur_image
+from ..camera import Deblurrer
+from ..camera.runners import Runner, TorchRunner
 from .metrics import all_metrics
 from .selection import blur_bin_psnr
 
@@ -23,19 +25,24 @@ METRIC_COLUMNS = [("psnr", "PSNR↑", 1.0, "{:.2f}"), ("ssim", "SSIM↑", 1.0, "
                   ("sharp_mae", "sharp MAE(1e-2)↓", 1e2, "{:.2f}")]
 
 
-def score_pairs(runner: Runner | None, items: Iterable[dict], device: str = "cpu", tile: int = 512,
+def score_pairs(runner: Runner | nn.Module | None, items: Iterable[dict], device: str = "cpu", tile: int = 512,
                 desc: str = "eval", progress: bool = True, key: str | None = None) -> list[dict[str, float]]:
-    """Metrics of `runner` on each item, in order; runner=None scores the input, B = (B_L + B_R)/2, or,
-    with `key`, a precomputed output stored in each item under that key (e.g. a published method's)."""
+    """Metrics of `runner` (a runner, or a model run on `device`) on each item, in order, through the camera
+    pipeline's tiled engine (camera.Deblurrer, `tile`-px tiles); runner=None scores the input,
+    B = (B_L + B_R)/2, or, with `key`, a precomputed output stored in each item under that key (e.g. a
+    published method's)."""
     rows = []
     items = list(items) if not isinstance(items, Sequence) else items
+    if isinstance(runner, nn.Module):
+        runner = TorchRunner(runner, fast=False, device=device)
+    deblur = None if runner is None or key is not None else Deblurrer(runner, tile=tile)
     for item in tqdm(items, desc=desc, disable=not progress, leave=False):
         if key is not None:
             pred = item[key]
         elif runner is None:
             pred = (item["left"] + item["right"]) / 2
         else:
-            pred = deblur_image(runner, item["left"], item["right"], tile=tile, device=device)
+            pred = deblur(item["left"], item["right"])
         top = item.get("score_top", 0)
         mask = item.get("in_focus")
         row = all_metrics(pred[top:], item["sharp"][top:], None if mask is None else mask[top:])

@@ -100,12 +100,13 @@ def ablated(model: nn.Module, parts: Iterable[str]) -> Iterator[nn.Module]:
         yield model
 
 
-class AblatedRunner:
-    """A runner (Callable[[left, right], sharp]) that calls `model` with `parts` ablated."""
+class AblatedRunner(nn.Module):
+    """`model` with `parts` ablated on every call: a module, so any runner (TorchRunner) can run it."""
 
     def __init__(self, model: nn.Module, parts: Iterable[str]) -> None:
+        super().__init__()
         self.model, self.parts = model, tuple(parts)
 
-    def __call__(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         with ablated(self.model, self.parts):
             return self.model(left, right)

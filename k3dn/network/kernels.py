@@ -16,7 +16,7 @@ Re Z is learnt as a log-magnitude `log_mag` through `soft_bound`, a two-sided so
 slope is 0.25-0.63 over [0.9, 0.5] x log_min and falls off only like a softplus towards either bound,
 never to exactly 0 (the paper is silent on the parameterisation). The first shipped weights stored Re Z as
 logits `w_re` of a sigmoid scaled to (log_min, 0): there the init's clamp put 36 % of entries where the
-sigmoid's slope is ~1e-4 and the set never moved (issue 18). Such files load exactly:
+sigmoid's slope is ~1e-4 and the set never moved. Such files load exactly:
 `_load_from_state_dict` converts w_re.
 """
 

@@ -10,12 +10,12 @@ K^i = a^i_j K^j in channel j. Then
 
 with s = exp(log_scale) a learnt per-channel scale (init 1) and h set by `config.psf_gain`:
 
-- "multiply" (default since issue 18): h(a) = N a. The query *selects* inverse kernels: channel j's
+- "multiply" (the default): h(a) = N a. The query *selects* inverse kernels: channel j's
   deblurred response is weighted by how much of pixel i's blur kernel j explains. N a has mean 1
   (softmax over N), is positive, and has a gradient everywhere.
 - "divide" (the first shipped weights): h(a) = 1 / clip(N a, min_gain), the literal inverse of
   a^i_j K^j, F^-1(1/F(a K)) = F^-1(1/F(K)) / a. It attenuates the selected kernel and boosts the
-  others up to 1/min_gain, with no gradient below the clip (issue 18's diagnosis). Kept so those
+  others up to 1/min_gain, with no gradient below the clip, which is why "multiply" replaced it. Kept so those
   files load and run exactly.
 
 W is orthogonal, so W^-1 = W^T: at export both become plain 1x1 conv weights, and s folds into the

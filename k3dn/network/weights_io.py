@@ -18,9 +18,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..errors import WeightsError
 from .baseline import UNetBaseline
 from .config import K3DNConfig
-from .model import K3DN, PairRestorer
+from .model import K3DN, PairRestorer, create
 
 # Package data, found through importlib.resources so an installed k3dn reads its own copy. k3dn installs
 # unzipped (safetensors maps the file), so the resource is a file on disk.
@@ -30,10 +31,6 @@ MODEL_CARD = PRETRAINED_DIR / "MODEL_CARD.md"
 
 
 LEGACY_PSF_GAIN = "divide"  # files written before K3DNConfig.psf_gain existed ran the divide form
-
-
-class WeightsError(ValueError):
-    """A weights file is missing, corrupt or does not match the model."""
 
 
 def save_weights(model: torch.nn.Module, path: str | Path, extra: dict | None = None) -> Path:
@@ -113,11 +110,24 @@ def load_weights(path: str | Path, model: PairRestorer | None = None, allow_abla
     return model.eval()
 
 
+def load_model(weights: str | Path | None = None, variant: str = "tiny", allow_ablated: bool = False) -> PairRestorer:
+    """The one model loader (every command, export and the docs scripts load through it), in eval mode.
+
+    weights: a safetensors file; its metadata 'config' gives the architecture, a config from before `psf_gain`
+    existed runs the legacy "divide" gain, and a file without a config loads into `variant`'s architecture
+    (legacy gain). None: the shipped weights of `variant`. Raises WeightsError naming the problem."""
+    if weights is None:
+        if variant not in PRETRAINED:
+            raise WeightsError(f"no shipped weights for {variant!r}; available: {sorted(PRETRAINED)}")
+        weights = PRETRAINED[variant]
+    bare = "config" not in read_metadata(weights)  # the header only
+    into = create(variant, psf_gain=LEGACY_PSF_GAIN) if bare else None
+    return load_weights(weights, into, allow_ablated=allow_ablated)
+
+
 def load_pretrained(name: str = "tiny") -> K3DN:
-    """The shipped weights for a variant, in eval mode. Raises WeightsError if none ship."""
-    if name not in PRETRAINED:
-        raise WeightsError(f"no shipped weights for {name!r}; available: {sorted(PRETRAINED)}")
-    return load_weights(PRETRAINED[name])
+    """The shipped weights for a variant, in eval mode (`load_model(None, name)`). WeightsError if none ship."""
+    return load_model(None, name)
 
 
 def state_sha256(model: torch.nn.Module) -> str:

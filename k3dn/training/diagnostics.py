@@ -152,16 +152,6 @@ def format_report(rec: dict, title: str = "") -> str:
     return "\n".join(lines)
 
 
-def fixed_batch(seed: int = 0, batch: int = 4, patch: int = 128) -> dict[str, torch.Tensor]:
-    """Items 0..batch-1 of the default training set (simulated, a pure function of seed): the batch
-    `k3dn train --report WEIGHTS` measures gradients on."""
-    from .trainer import TrainConfig, build_dataset
-
-    data = build_dataset(TrainConfig(seed=seed, patch=patch))
-    items = [data[i] for i in range(batch)]
-    return {k: torch.stack([it[k] for it in items]) for k in ("left", "right", "sharp", "blurry", "radius")}
-
-
 def diagnose_weights(model: nn.Module, batch: dict[str, torch.Tensor], seed: int = 0,
                      reblur_weight: float = 0.5, freq_weight: float = 0.05) -> dict:
     """Diagnostics of trained weights: one forward/backward of the training loss (Eq. 18) on `batch`,

@@ -155,7 +155,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
     Its gradients are small per entry (~2e-9 early in training: each of the N x P x P spectrum entries
     moves the output a little), below AdamW's default eps of 1e-8, where Adam's step shrinks to
-    lr * g / eps and the set cannot move (issue 18). With eps 1e-12 a consistent gradient gets the full
+    lr * g / eps and the set cannot move. With eps 1e-12 a consistent gradient gets the full
     lr step. No weight decay there: decaying a log-spectrum towards 0 pulls it to an arbitrary kernel.
     """
     kernel = [p for n, p in model.named_parameters() if n.startswith("kernels.")]
@@ -263,9 +263,9 @@ class Trainer:
 
     def init_from(self, weights: str | Path) -> None:
         """Start from a weights file (e.g. the shipped model) with a fresh optimizer and schedule."""
-        from ..network.weights_io import WeightsError, load_weights
+        from ..network.weights_io import WeightsError, load_model
 
-        source = load_weights(weights)
+        source = load_model(weights)
         if isinstance(source, K3DN) and isinstance(self.model, K3DN) \
                 and source.config.psf_gain != self.model.config.psf_gain:
             if self.model.config.psf_gain != "multiply":
@@ -273,8 +273,6 @@ class Trainer:
                                    f"{self.model.config.psf_gain!r}; "
                                    f"train with --set psf_gain={source.config.psf_gain}")
             from ..network.convert import to_multiply_gain
-            from .diagnostics import fixed_batch
-
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
             source = to_multiply_gain(source, batch["left"], batch["right"])
         state = source.state_dict()
@@ -361,7 +359,7 @@ class Trainer:
         process, else a DistributedDataParallel wrapper made on first use (after --init / --resume; DDP
         broadcasts rank 0's weights then). find_unused_parameters stays off, the cheap setting: the reblur
         branch only reuses the deblur branch's modules, so every step reaches every parameter (checked in
-        tests/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
+        tests/training/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
         step."""
         if self.dist.world_size == 1:
             return lambda *args: train_outputs(self.model, *args)
@@ -489,3 +487,11 @@ class Trainer:
         bar.close()
         if self.dist.world_size > 1:
             torch.distributed.barrier()  # every rank returns once rank 0 has written the last checkpoint
+
+
+def fixed_batch(seed: int = 0, batch: int = 4, patch: int = 128) -> dict[str, torch.Tensor]:
+    """Items 0..batch-1 of the default training set (simulated, a pure function of seed): the batch
+    `k3dn train --report WEIGHTS` measures gradients on."""
+    data = build_dataset(TrainConfig(seed=seed, patch=patch))
+    items = [data[i] for i in range(batch)]
+    return {k: torch.stack([it[k] for it in items]) for k in ("left", "right", "sharp", "blurry", "radius")}

@@ -1,6 +1,6 @@
-"""Regenerate tests/golden/k3dn_tiny_golden.npz after the shipped weights change:
+"""Regenerate tests/network/golden/k3dn_tiny_golden.npz after the shipped weights change:
 
-    python tests/golden/make_golden.py
+    python tests/network/golden/make_golden.py
 """
 
 from __future__ import annotations

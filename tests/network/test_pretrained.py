@@ -31,7 +31,7 @@ def test_golden_output() -> None:
     """Golden output of the shipped weights on a stored DP pair (tolerance rtol 1e-3, atol 1e-4)."""
     golden = np.load(GOLDEN)
     assert str(golden["weights_sha256"]) == file_sha256(PRETRAINED["tiny"]), \
-        "shipped weights changed: regenerate with python tests/golden/make_golden.py"
+        "shipped weights changed: regenerate with python tests/network/golden/make_golden.py"
     model = k3dn.load_pretrained("tiny")
     left, right = (torch.from_numpy(golden[k]).permute(2, 0, 1)[None] for k in ("left", "right"))
     with torch.no_grad():
@@ -49,7 +49,7 @@ def test_demo_improves_the_held_out_photo(tmp_path, capsys) -> None:
     assert p_out > p_in, text
 
 
-REAL_DP = Path(__file__).resolve().parents[1] / "docs" / "real_dp"
+REAL_DP = Path(__file__).resolve().parents[2] / "docs" / "real_dp"
 # Optics blur in linear light, and the sRGB curve is concave, so a defocused capture is brighter in
 # sRGB than its sharp image (Jensen): deblurring should darken the mean a little, never brighten it.
 # On make_eval_set(24, 256) (linear light) the ground truth's mean minus the input's ranges from
@@ -71,12 +71,12 @@ def test_real_dp_capture_gets_sharper_without_a_tone_shift(name) -> None:
     """Real DP pairs have no ground truth: check that edges get stronger (deblurring happened) and
     that the mean level moves no more than defocus itself moves it (no learned tone shortcut beyond
     the physics), on crops of two real sensors."""
+    from k3dn.camera import Deblurrer
     from k3dn.io import read_image
-    from k3dn.pipeline import deblur_image
 
     left, _ = read_image(REAL_DP / f"{name}_left.png")
     right, _ = read_image(REAL_DP / f"{name}_right.png")
-    sharp = deblur_image(k3dn.load_pretrained("tiny"), left, right)
+    sharp = Deblurrer(k3dn.load_pretrained("tiny"))(left, right)
     blurry = (left + right) / 2
     assert _edge_energy(sharp) > 1.05 * _edge_energy(blurry)
     low, high = TONE_SHIFT_RANGE

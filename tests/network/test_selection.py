@@ -129,7 +129,8 @@ def test_blur_bin_psnr_scores_each_bin_on_its_own_pixels() -> None:
 
 
 def test_train_report_shows_the_selection_on_a_simulated_batch() -> None:
-    from k3dn.training.diagnostics import diagnose_weights, fixed_batch, format_report
+    from k3dn.training.diagnostics import diagnose_weights, format_report
+    from k3dn.training.trainer import fixed_batch
 
     torch.manual_seed(5)
     model = create("tiny", select_radii=RADII)

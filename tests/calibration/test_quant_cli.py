@@ -26,12 +26,12 @@ from k3dn.calibration.report import check_numerics, row_keys  # noqa: E402
 from k3dn.cli import main  # noqa: E402
 from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
 from k3dn.export.runners import RuntimeUnavailable, TorchRunner, open_runner  # noqa: E402
-from k3dn.export.weights import load_model, random_model  # noqa: E402
+from k3dn.export.weights import model_and_source, random_model  # noqa: E402
 from k3dn.network.weights_io import save_weights  # noqa: E402
 
 SIZE = "64x64"
 MIN_PSNR_VS_FLOAT = 30.0  # dB, int8 output vs float output on a parity pair the calibration never saw
-CHECKED_IN = Path(__file__).resolve().parents[1] / "calibration" / "numerics.json"
+CHECKED_IN = Path(__file__).resolve().parents[2] / "calibration" / "numerics.json"
 ARTIFACTS = {
     ("executorch", "int8"): "k3dn_tiny_64x64_int8.pte",
     ("onnx", "int8"): "k3dn_tiny_64x64_int8.onnx",
@@ -121,7 +121,7 @@ def test_cli_all_backends_with_executorch(cli_run_all, weights) -> None:
 
 
 def check_runtime(out: Path, weights: str, key: tuple[str, str]) -> None:
-    model, _ = load_model("tiny", weights)
+    model, _ = model_and_source("tiny", weights)
     reference = TorchRunner(model)
     with open_runner(out / ARTIFACTS[key]) as runner:
         for left, right in parity_pairs(64, 64, seeds=(2,)):

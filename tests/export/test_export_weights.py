@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from k3dn.export.weights import load_model, random_model, shipped_weights, state_sha256
+from k3dn.export.weights import model_and_source, random_model, shipped_weights, state_sha256
 
 
 def test_random_model_is_seeded_and_has_no_all_zero_layer() -> None:
@@ -20,7 +20,7 @@ def test_random_model_is_seeded_and_has_no_all_zero_layer() -> None:
 
 
 def test_default_weights_are_shipped_or_random_seed_0() -> None:
-    model, info = load_model("tiny")
+    model, info = model_and_source("tiny")
     if shipped_weights("tiny") is None:
         assert info["source"] == "random-seed-0"
         assert info["state_sha256"] == state_sha256(random_model("tiny", 0))
@@ -34,7 +34,7 @@ def test_weights_file_is_loaded_strictly_with_its_config(tmp_path) -> None:
     state = {k: v.contiguous() for k, v in src.state_dict().items()}
     with_cfg = tmp_path / "with_config.safetensors"
     save_file(state, str(with_cfg), metadata={"config": json.dumps(asdict(src.config))})
-    model, info = load_model("tiny", with_cfg)
+    model, info = model_and_source("tiny", with_cfg)
     assert model.config == src.config
     assert info["state_sha256"] == state_sha256(src) and len(info["file_sha256"]) == 64
     x = torch.rand(1, 3, 32, 32)
@@ -44,9 +44,9 @@ def test_weights_file_is_loaded_strictly_with_its_config(tmp_path) -> None:
     bare = tmp_path / "bare.safetensors"  # no config: the variant's architecture, which does not match
     save_file(state, str(bare))
     with pytest.raises(ValueError, match="does not match the tiny model"):
-        load_model("tiny", bare)
+        model_and_source("tiny", bare)
     with pytest.raises(FileNotFoundError):
-        load_model("tiny", tmp_path / "missing.safetensors")
+        model_and_source("tiny", tmp_path / "missing.safetensors")
 
 
 def test_export_loads_the_function_k3dn_loads(tmp_path) -> None:
@@ -60,7 +60,7 @@ def test_export_loads_the_function_k3dn_loads(tmp_path) -> None:
     path = tmp_path / "legacy.safetensors"
     save_file({k: v.contiguous() for k, v in legacy.state_dict().items()}, str(path),
               metadata={"config": json.dumps(cfg)})
-    model, info = load_model("tiny", path)
+    model, info = model_and_source("tiny", path)
     assert model.config.psf_gain == load_weights(path).config.psf_gain == "divide"
     x, y = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     with torch.no_grad():
@@ -68,5 +68,5 @@ def test_export_loads_the_function_k3dn_loads(tmp_path) -> None:
     as_multiply = random_model("tiny", 5, widths=(16, 32, 64), feat_channels=64, num_kernels=64, psf_gain="multiply")
     assert info["state_sha256"] != state_sha256(as_multiply), "the hash tells the two functions apart"
     if shipped_weights("tiny") is not None:
-        shipped, _ = load_model("tiny")
+        shipped, _ = model_and_source("tiny")
         assert shipped.config == load_pretrained("tiny").config

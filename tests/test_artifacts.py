@@ -9,7 +9,7 @@ import pytest
 from k3dn.artifacts import _valid, cached_artifact, expected_quantization, recorded_float_layers
 from k3dn.camera.runners import path_sha256
 from k3dn.errors import ArtifactError
-from k3dn.export.weights import load_model
+from k3dn.export.weights import model_and_source
 
 
 def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):
@@ -25,7 +25,7 @@ def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):
 @pytest.mark.parametrize("backend", ["onnx", "executorch"])
 def test_a_stale_int8_artifact_is_not_reused(tmp_path, backend) -> None:
     pytest.importorskip("onnx" if backend == "onnx" else "executorch")
-    _, info = load_model("tiny", None)
+    _, info = model_and_source("tiny", None)
     sha = info["state_sha256"]
     expected = expected_quantization(backend, "int8", sha)
     assert expected is not None and expected["scheme"]

@@ -3,7 +3,6 @@ on text in the shape those tools print, and the adb step skipping with a reason 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -110,9 +109,8 @@ def test_getprop_and_device_info() -> None:
 
 def test_no_device_skips_every_phone_row_with_a_reason(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(phone, "attached", lambda serial: f"no adb device {serial!r} attached")
-    args = argparse.Namespace(adb="emulator-5554", threads=2, rows=["executorch-fp32", "tflite-int8", "onnx-fp32"],
-                              adb_executor_runner=None, adb_benchmark_model=None, adb_cpu_mask=None, variant="tiny",
-                              weights=None, runs=10, warmup=1, calib=None)
-    rows = phone.phone_rows(args, [(256, 256)], tmp_path, 254.0, progress=lambda _: None)
+    settings = phone.PhoneSettings("emulator-5554", threads=2, rows=["executorch-fp32", "tflite-int8", "onnx-fp32"],
+                                   runs=10, warmup=1)
+    rows = phone.phone_rows(settings, [(256, 256)], tmp_path, 254.0, progress=lambda _: None)
     assert [r.row for r in rows] == ["executorch-fp32", "tflite-int8"]
     assert all(r.status == "skipped" and "no adb device" in r.reason for r in rows)
