@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select-loss-weight", type=float, default=d.select_loss_weight,
                         help="weight of the blur-size selection's auxiliary loss on the simulator's blur radius "
                              "(0: off; needs a model with --set select_radii=...)")
+    parser.add_argument("--select-lr-mult", type=float, default=d.select_lr_mult,
+                        help="learning-rate factor of the parameters a blur-size selection block adds (they start at 0 "
+                             "in a trained network)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
     parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
@@ -226,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
                       diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
                       soft_mild=args.soft_mild, ablate=list(dict.fromkeys(args.ablate)),
-                      select_loss_weight=args.select_loss_weight)
+                      select_loss_weight=args.select_loss_weight, select_lr_mult=args.select_lr_mult)
     if cfg.ablate and cfg.arch != "k3dn":
         raise UserError(f"--ablate {', '.join(cfg.ablate)} switches off K3DN parts; the U-Net has none")
     ckpt = Path(args.out) / "last.pt"

@@ -82,8 +82,6 @@ class K3DN(PairRestorer):
             channels = 3 if image_select else c.widths[2]
             self.select = BlurSizeSelect(channels, c.select_radii, c.select_kernel_size, c.min_spectrum,
                                          scale=c.select_scale, mix_out=not image_select)
-            if image_select:  # the encoder starts as before: its weights on the new channels are 0
-                nn.init.zeros_(self.encoder.level0[0].weight[:, 6:])
             self.select_head = SelectionHead(self.disparity.quarter_channels, c.select_hidden, len(c.select_radii))
 
     def input_spec(self) -> dict:

@@ -82,6 +82,7 @@ class TrainConfig:
     soft_mild: bool = False  # soften the scene of each mild pair too: soft in-focus content the model must keep
     ablate: list = field(default_factory=list)  # parts trained switched off (k3dn.network.ablate keys): studies only
     select_loss_weight: float = 0.0  # weight of the blur-size selection's auxiliary loss (losses.selection_loss)
+    select_lr_mult: float = 1.0  # learning-rate factor of the parameters the selection block adds (NEW_WITH_SELECTION)
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -150,21 +151,39 @@ def _worker_init(_: int) -> None:
 KERNEL_SET_EPS = 1e-12  # AdamW eps of the kernel set's parameters, see param_groups
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+def param_groups(model: torch.nn.Module, weight_decay: float, new_lr: float | None = None) -> list[dict]:
     """AdamW groups: the kernel set (model.kernels: log-magnitude and phase of F(K), Eq. 2) apart.
 
     Its gradients are small per entry (~2e-9 early in training: each of the N x P x P spectrum entries
     moves the output a little), below AdamW's default eps of 1e-8, where Adam's step shrinks to
     lr * g / eps and the set cannot move. With eps 1e-12 a consistent gradient gets the full
     lr step. No weight decay there: decaying a log-spectrum towards 0 pulls it to an arbitrary kernel.
+    The selection block's kernel set (select.kernels) is a kernel set too. With `new_lr`, the parameters a
+    selection block adds (NEW_WITH_SELECTION) train at that learning rate: they start at 0 in a trained network.
     """
-    kernel = [p for n, p in model.named_parameters() if n.startswith("kernels.")]
-    ids = {id(p) for p in kernel}
-    rest = [p for p in model.parameters() if id(p) not in ids]
-    groups = [{"params": rest, "weight_decay": weight_decay}]
-    if kernel:
-        groups.append({"params": kernel, "weight_decay": 0.0, "eps": KERNEL_SET_EPS})
+    def is_kernel(name: str) -> bool:
+        return name.startswith(("kernels.", "select.kernels."))
+
+    def is_new(name: str) -> bool:
+        return new_lr is not None and name.startswith(NEW_WITH_SELECTION)
+
+    named = list(model.named_parameters())
+    groups = []
+    for kernel in (False, True):
+        for new in (False, True):
+            params = [p for n, p in named if is_kernel(n) == kernel and is_new(n) == new]
+            if not params:
+                continue
+            group = {"params": params, "weight_decay": 0.0 if kernel else weight_decay}
+            if kernel:
+                group["eps"] = KERNEL_SET_EPS
+            if new:
+                group["lr"] = new_lr
+            groups.append(group)
     return groups
+
+
+NEW_WITH_SELECTION = ("select.", "select_head.", "encoder.extra_in.")  # parameters a selection block adds
 
 
 def _adds_selection(source: torch.nn.Module, model: torch.nn.Module) -> bool:
@@ -228,7 +247,8 @@ class Trainer:
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if cfg.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr)
+        new_lr = cfg.lr * cfg.select_lr_mult if cfg.select_lr_mult != 1.0 else None
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay, new_lr), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
         self.dataset = dataset
         self.eval_set = eval_set or []
@@ -276,11 +296,6 @@ class Trainer:
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
             source = to_multiply_gain(source, batch["left"], batch["right"])
         state = source.state_dict()
-        if _adds_selection(source, self.model) and self.model.config.select_scale == 1:
-            # image-space selection: the encoder's first conv takes 3 more channels, with weights 0 (model.py)
-            key = "encoder.level0.0.weight"
-            own = self.model.state_dict()[key]
-            state[key] = torch.cat([state[key], torch.zeros_like(own[:, state[key].shape[1]:])], dim=1)
         try:
             self.model.load_state_dict(state, strict=not _adds_selection(source, self.model))
         except RuntimeError as exc:
@@ -289,7 +304,7 @@ class Trainer:
         if _adds_selection(source, self.model):
             missing = set(self.model.state_dict()) - set(source.state_dict())
             extra = set(source.state_dict()) - set(self.model.state_dict())
-            outside = sorted(k for k in missing if not k.startswith(("select.", "select_head.")))
+            outside = sorted(k for k in missing if not k.startswith(NEW_WITH_SELECTION))
             if outside or extra:
                 raise WeightsError(f"weights file {weights} does not match the model being trained beyond the "
                                    f"added selection block: missing {outside[:3]}, unexpected {sorted(extra)[:3]}")

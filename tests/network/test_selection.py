@@ -157,3 +157,20 @@ def test_large_kernels_filter_through_the_fft_exactly_as_the_conv() -> None:
         by_conv = block.filtered(x, kinv)
     for a, b in zip(by_fft, by_conv, strict=True):
         assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_image_space_selection_starts_as_the_shipped_function_and_its_new_parameters_get_their_own_lr() -> None:
+    from k3dn.training.trainer import param_groups
+
+    torch.manual_seed(0)
+    base = create("tiny").eval()
+    model = create("tiny", select_radii=RADII, select_scale=1, select_kernel_size=15).eval()
+    missing = model.load_state_dict(base.state_dict(), strict=False).missing_keys
+    assert all(k.startswith(("select.", "select_head.", "encoder.extra_in.")) for k in missing)
+    left, right = _pair()
+    with torch.no_grad():
+        assert torch.equal(base(left, right), model(left, right))
+    groups = param_groups(model, 1e-4, new_lr=1e-3)
+    fast = {id(p) for g in groups if g.get("lr") == 1e-3 for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert fast == {id(p) for n, p in named.items() if n.startswith(("select.", "select_head.", "encoder.extra_in."))}
