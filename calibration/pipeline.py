@@ -85,7 +85,7 @@ def fp32_reference(name: str, lowered: LoweredK3DN, size: tuple[int, int], tmpdi
     getattr(mod, f"export_{name}")(lowered, example, path, **kwargs)
     size_bytes = path_size(path)
     try:
-        with open_runner(path) as runner:
+        with open_runner(path, verify=False) as runner:  # just written here, in a private temporary folder
             scores = score(runner, items, reference, desc=f"{name} fp32", progress=progress)
         note = ""
     except RuntimeUnavailable as exc:

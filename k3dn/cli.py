@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
+    files.start_command()
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
     except (UserError, files.OverwriteError) as exc:

@@ -103,8 +103,14 @@ def interrupts_deferred(drop: bool = False) -> Iterator[None]:
 
 
 def committed() -> list[Path]:
-    """The outputs committed so far in this process (for the interrupt message)."""
+    """The outputs committed since the last `start_command` (for the interrupt message)."""
     return list(_committed)
+
+
+def start_command() -> None:
+    """Forget the inputs and outputs of an earlier command run in this process (the CLI's entry calls it)."""
+    _committed.clear()
+    _inputs.clear()
 
 
 # --- temporary names --------------------------------------------------------------------------------
@@ -272,6 +278,8 @@ def check_writable_file(path: str | Path, flag: str) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise ValueError(f"{flag} {path} is a folder; name a file")
+    if path.is_symlink() and not path.exists():
+        raise ValueError(f"{flag} {path}: a symbolic link that leads nowhere (or in a loop)")
     if not folder.is_dir():
         raise ValueError(f"{flag} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):

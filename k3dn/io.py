@@ -146,7 +146,7 @@ def image_dimensions(path: str | Path) -> tuple[int, int] | None:
 
 
 def _mp(pixels: float) -> str:
-    return f"{pixels / 1e6:.1f} MP" if pixels >= 1e5 else f"{int(pixels):,} pixels"
+    return f"{pixels / 1e6:.1f} MP" if pixels >= 1e6 else f"{int(pixels):,} pixels"
 
 
 def check_max_pixels(max_pixels: object) -> int:

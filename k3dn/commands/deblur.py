@@ -117,8 +117,8 @@ MAX_LEVEL = 65535.0
 
 def validate(args: argparse.Namespace) -> None:
     """Every flag checked before any file is read or any model built: one clear UserError for the first bad one."""
+    from ..camera.runners import MAX_THREADS
     from ..io import check_max_pixels
-    from ..runners import MAX_THREADS
 
     if args.max_pixels is not None:
         try:

@@ -168,7 +168,8 @@ def test_field_bad_inputs(tmp_path, weights, capsys) -> None:
     truncated.write_bytes((tmp_path / "l.png").read_bytes()[:400])
     fails(["--left", str(truncated), "--right", rp, "--out", str(out)], "truncated")
     before = (tmp_path / "l.png").read_bytes()
-    fails(["--left", lp, "--right", rp, "--out", lp], "is also --left; that input would be overwritten", target=tmp_path / "never")
+    fails(["--left", lp, "--right", rp, "--out", lp], "is also --left; that input would be overwritten",
+          target=tmp_path / "never")
     assert (tmp_path / "l.png").read_bytes() == before, "the left view must not be overwritten"
     gl = _write(tmp_path / "gl.png", left[..., 0])
     gr = _write(tmp_path / "gr.png", right[..., 0])
