@@ -16,9 +16,9 @@ from faults import fails, pair, run_limited, small_weights, temps
 from safetensors.torch import save_file
 
 import k3dn
+from k3dn.camera.runners import Runner, open_runner, sidecar_path
 from k3dn.errors import ArtifactError, PipelineError
-from k3dn.runners import Runner, open_runner, sidecar_path
-from k3dn.weights_io import WeightsError, load_weights
+from k3dn.network.weights_io import WeightsError, load_weights
 
 pytestmark = pytest.mark.faults
 SIZE = (32, 32)
@@ -108,7 +108,7 @@ def test_malformed_sidecars_and_missing_ones(exported, tmp_path) -> None:
 
 
 def test_the_cache_rebuilds_what_its_sidecar_cannot_vouch_for(exported, tmp_path) -> None:
-    from k3dn.export.cache import _valid
+    from k3dn.artifacts import _valid
 
     _, _, artifact = exported
     copy = tmp_path / artifact.name
@@ -159,7 +159,7 @@ def test_config_within_bounds_but_not_the_tensors_builds_nothing(tmp_path) -> No
            "dec_blocks": [8, 8, 8], "disp_channels": 512}
     path = _weights_file(tmp_path / "bomb.safetensors", big)
     assert Path(path).stat().st_size < 2000
-    code = ("from k3dn.weights_io import WeightsError, load_weights\n"
+    code = ("from k3dn.network.weights_io import WeightsError, load_weights\n"
             f"try:\n    load_weights({path!r})\nexcept WeightsError as exc:\n    print('refused:', exc)\n")
     proc = run_limited(code, mem_gb=3.0, timeout=120)
     assert proc.returncode == 0 and "refused:" in proc.stdout and "does not match" in proc.stdout, proc.stderr

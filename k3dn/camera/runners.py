@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import abc
 import copy
-import hashlib
 import importlib.util
 import platform
 import threading
@@ -30,7 +29,7 @@ import torch
 from .. import files
 from ..backends import BACKENDS, TORCH
 from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
-from .sidecar import read_sidecar, sidecar_path  # noqa: F401 - the runners' public API
+from .sidecar import path_sha256, read_sidecar, sidecar_path  # noqa: F401 - the runners' public API
 
 INPUT_NAMES = ("left", "right")
 OUTPUT_NAME = "sharp"
@@ -42,19 +41,6 @@ def _require(backend: str) -> None:
     module = BACKENDS[backend].runtime_module
     if importlib.util.find_spec(module) is None:
         raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
-
-
-def path_sha256(path: Path) -> str:
-    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
-    h = hashlib.sha256()
-    members = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in members:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 class Runner(abc.ABC):

@@ -8,6 +8,7 @@ the bytes itself (the export pipeline's parity check on its temporary file) read
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -29,6 +30,19 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "io": (dict, "an object"),
     "quantization": ((dict, type(None)), "an object or null"),
 }
+
+
+def path_sha256(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
+    h = hashlib.sha256()
+    members = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for f in members:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -60,8 +74,6 @@ def read_sidecar(path: str | Path, verify: bool = True) -> dict:
 
     With `verify`, the sidecar must exist and carry `sha256` and `bytes`, and the artifact must match both.
     Raises ArtifactError naming the problem."""
-    from .runners import path_sha256
-
     path = Path(path)
     side = sidecar_path(path)
     if not side.is_file():
