@@ -104,13 +104,10 @@ def test_python_api_raises_pipeline_errors(tmp_path) -> None:
 
 
 def test_auto_runs_torch_for_a_strip(tmp_path) -> None:
-    import argparse
-
     from k3dn.commands.runner_choice import open_cli_runner
 
-    args = argparse.Namespace(model=None, tile=None, backend="auto", precision="fp32",
-                              weights=small_weights(tmp_path / "w.safetensors"), threads=None)
-    assert open_cli_runner(args, frame=(32, 20000)).name == "torch"
+    weights = small_weights(tmp_path / "w.safetensors")
+    assert open_cli_runner(None, weights, "auto", "fp32", None, None, frame=(32, 20000)).name == "torch"
 
 
 def test_bombs_stay_within_memory_and_time(tmp_path) -> None:
