@@ -16,9 +16,12 @@ refuses an artifact whose bytes do not match the sidecar's sha256 or whose input
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import importlib.util
+import os
 import platform
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +44,26 @@ def _require(backend: str) -> None:
     module = BACKENDS[backend].runtime_module
     if importlib.util.find_spec(module) is None:
         raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the block: a runtime's C++ start-up logging would otherwise surround
+    the one line a failing command prints. Errors still arrive as Python exceptions."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class Runner(abc.ABC):
@@ -199,15 +222,19 @@ class ExecuTorchRunner(Runner):
         from executorch.extension.pybindings import _portable_lib as runtime
 
         self.name, self.threads = BACKENDS["executorch"].runtime, threads
-        if threads:
-            runtime._unsafe_reset_threadpool(int(threads))
-        self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
-                                             program_verification=runtime.Verification.InternalConsistency)
-        self.method = self.program.load_method("forward")
+        with native_stderr_silenced():  # its CPU probe logs "[cpuinfo_utils.cpp:..]" lines to stderr
+            if threads:
+                runtime._unsafe_reset_threadpool(int(threads))
+            self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
+                                                 program_verification=runtime.Verification.InternalConsistency)
+            self.method = self.program.load_method("forward")
+        self._first = True
         self.input_shape = tuple(self.method.method_meta().input_tensor_meta(0).sizes())
 
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self.method([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
+        with native_stderr_silenced() if self._first else contextlib.nullcontext():  # the threadpool starts here
+            self._first = False
+            return self.method([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
 
     def _release(self) -> None:
         self.method = self.program = None
