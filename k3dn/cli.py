@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Library deprecation chatter (FutureWarning/UserWarning from converters) would bury the one error line.
     warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", module="torchvision")
     parser = build_parser()
     args = parser.parse_args(argv)
     files.start_command()
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(args._module).run(args) or 0)
     except (UserError, files.OverwriteError) as exc:
         print(f"k3dn {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file system refusal no check could foresee (a full disk, a permission)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"k3dn {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except MemoryError:
         print(f"k3dn {args.command}: error: out of memory; use smaller inputs, sizes or tiles", file=sys.stderr)
@@ -63,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             "; no output was replaced"
         print(f"k3dn {args.command}: interrupted{note}", file=sys.stderr)
         return 130
+    finally:
+        files.end_command()
 
 
 if __name__ == "__main__":

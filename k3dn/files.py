@@ -30,6 +30,7 @@ from pathlib import Path
 
 _TEMP_RE = re.compile(r"\.k3dn-(\d+)-[0-9a-f]+\.tmp")
 _inputs: dict[tuple[int, int], Path] = {}
+_active = False  # inside a command (start_command): inputs are recorded
 _committed: list[Path] = []
 
 
@@ -39,7 +40,10 @@ class OverwriteError(ValueError):
 
 # --- inputs ---------------------------------------------------------------------------------------
 def note_input(path: str | Path) -> None:
-    """Record that this process reads `path`: no commit may replace it afterwards."""
+    """Record that the running command reads `path`: no commit may replace it afterwards. Outside a command
+    (library use, where reading a file and writing it back may be meant) nothing is recorded."""
+    if not _active:
+        return
     try:
         st = os.stat(path)
     except OSError:
@@ -108,8 +112,18 @@ def committed() -> list[Path]:
 
 
 def start_command() -> None:
-    """Forget the inputs and outputs of an earlier command run in this process (the CLI's entry calls it)."""
+    """Begin a command (the CLI's entry calls it): from now on the files it reads are protected; the inputs and
+    outputs of an earlier command run in this process are forgotten."""
+    global _active
+    _active = True
     _committed.clear()
+    _inputs.clear()
+
+
+def end_command() -> None:
+    """The command finished: stop recording inputs (the CLI's entry calls it on the way out)."""
+    global _active
+    _active = False
     _inputs.clear()
 
 

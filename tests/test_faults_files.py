@@ -92,6 +92,7 @@ def test_sigint_during_the_commit_is_deferred_past_the_rename(tmp_path) -> None:
         files.write_bytes(final, b"last", last=True)  # no KeyboardInterrupt: the command goes on to report success
     finally:
         os.replace = real_replace
+        files.end_command()
     assert final.read_bytes() == b"last" and files.committed() == [final]
 
 
@@ -108,7 +109,9 @@ def test_a_file_read_is_never_replaced(tmp_path) -> None:
     assert src.read_bytes() == b"input" and not temps(tmp_path)
     with pytest.raises(files.OverwriteError, match="--out .* is also --flat-left"):
         files.protect({"--out": alias}, {"--left": tmp_path / "l.png", "--flat-left": src})
-    files.start_command()
+    files.end_command()
+    files.write_bytes(alias, b"library use")  # outside a command, reading a file and writing it back is allowed
+    assert alias.read_bytes() == b"library use"
 
 
 def test_full_disk_names_the_path_and_leaves_nothing(tmp_path, monkeypatch) -> None:
