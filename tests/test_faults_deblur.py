@@ -144,6 +144,25 @@ def test_old_output_survives_an_interrupt_and_keeps_its_mode(run, tmp_path, caps
     assert out.read_bytes() != b"old result" and (out.stat().st_mode & 0o777) == 0o600
 
 
+def test_ctrl_c_right_after_the_rename_still_reports_success(run, tmp_path, capsys, monkeypatch) -> None:
+    """Ctrl-C landing just after --out was replaced: the command completes (exit 0, 'wrote'), never 'interrupted'
+    with the file already replaced."""
+    import signal
+
+    lp, rp, out, fail = run
+    out.write_bytes(b"old result")
+    real_replace = os.replace
+
+    def replace_then_ctrl_c(src, dst):
+        real_replace(src, dst)
+        if Path(dst) == out:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    assert main(["deblur", "--left", lp, "--right", rp, "--out", str(out), "--backend", "torch", "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out and out.read_bytes() != b"old result" and not temps(tmp_path)
+
+
 def _png_grey_alpha(h: int, w: int) -> bytes:
     """A grey + alpha PNG (colour type 4): OpenCV decodes it as four channels."""
     import struct
