@@ -97,6 +97,11 @@ def _expected_shapes(arch: str, config: K3DNConfig) -> dict[str, tuple[int, ...]
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
+# Tensors of the first file format that a module's _load_from_state_dict converts on load (same shape, new name):
+# KernelSet's sigmoid logits w_re become log_mag.
+LEGACY_NAMES = {"w_re": "log_mag"}
+
+
 def check_shapes(path: str | Path, arch: str, config: K3DNConfig, shapes: dict[str, tuple[int, ...]]) -> None:
     """WeightsError unless the file's tensors are exactly those of the model `config` describes; run before the
     model is built, so a config that does not belong to the tensors costs nothing."""
@@ -104,6 +109,11 @@ def check_shapes(path: str | Path, arch: str, config: K3DNConfig, shapes: dict[s
         want = _expected_shapes(arch, config)
     except Exception as exc:  # noqa: BLE001 - an unbuildable config is a bad file, whatever the layer raised
         raise WeightsError(f"weights file {path}: its config does not describe a buildable model ({exc})") from None
+    shapes = dict(shapes)
+    for key in [k for k in shapes if k.rsplit(".", 1)[-1] in LEGACY_NAMES]:  # renamed by the module's load hook
+        new = key[: -len(key.rsplit(".", 1)[-1])] + LEGACY_NAMES[key.rsplit(".", 1)[-1]]
+        if new not in shapes:
+            shapes[new] = shapes.pop(key)
     missing, extra = sorted(set(want) - set(shapes)), sorted(set(shapes) - set(want))
     wrong = [k for k in want if k in shapes and want[k] != shapes[k]]
     if missing or extra or wrong:
