@@ -169,7 +169,7 @@ def test_no_folder_cycles(graph) -> None:
 # shared leaves that import nothing of k3dn.
 LAYERS = ("k3dn", "k3dn.__main__", "k3dn.cli", "k3dn.commands", "k3dn.bench", "k3dn.artifacts", "k3dn.calibration",
           "k3dn.export", "k3dn.training", "k3dn.evaluation", "k3dn.data", "k3dn.camera", "k3dn.network",
-          "k3dn.io", "k3dn.backends", "k3dn.errors")
+          "k3dn.io", "k3dn.backends", "k3dn.files", "k3dn.errors")
 
 
 def test_folders_depend_down_the_readme_map(graph) -> None:

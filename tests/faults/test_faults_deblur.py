@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from faults import fails, jpeg_bomb, pair, small_weights, temps, tiff_bomb, write_png
+from injection import fails, jpeg_bomb, pair, small_weights, temps, tiff_bomb, write_png
 
 from k3dn.cli import main
 

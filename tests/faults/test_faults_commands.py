@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from faults import PYTHON, fails, pair, run_limited, small_weights, tiff_bomb
+from injection import PYTHON, fails, pair, run_limited, small_weights, tiff_bomb
 
 from k3dn.camera import Deblurrer
 from k3dn.camera.runners import TorchRunner

@@ -1,4 +1,4 @@
-"""Shared pieces of the fault-injection suite (tests/test_faults_*.py): run a command, assert how it failed.
+"""Shared pieces of the fault-injection suite (tests/faults/): run a command, assert how it failed.
 
 Every case asserts the CLI's promise for bad input: exit 2, exactly one `k3dn CMD: error: ...` line naming the
 problem, no traceback, no output file written, no file it was given changed, no temporary file left behind.

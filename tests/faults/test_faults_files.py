@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faults import temps
+from injection import temps
 
 from k3dn import files
 

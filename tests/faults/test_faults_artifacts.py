@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import SMALL_OVERRIDES
-from faults import fails, pair, run_limited, small_weights, temps
+from injection import fails, pair, run_limited, small_weights, temps
 from safetensors.torch import save_file
 
 import k3dn
