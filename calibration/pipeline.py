@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k3dn import files
 from k3dn.export.common import (
     artifact_name,
-    commit_path,
     missing_modules,
     path_size,
     remove_path,
@@ -85,7 +85,7 @@ def fp32_reference(name: str, lowered: LoweredK3DN, size: tuple[int, int], tmpdi
     getattr(mod, f"export_{name}")(lowered, example, path, **kwargs)
     size_bytes = path_size(path)
     try:
-        with open_runner(path) as runner:
+        with open_runner(path, verify=False) as runner:  # just written here, in a private temporary folder
             scores = score(runner, items, reference, desc=f"{name} fp32", progress=progress)
         note = ""
     except RuntimeUnavailable as exc:
@@ -123,11 +123,10 @@ def quantize_recipe(
         return Outcome(row)
     final = out_dir / artifact_name(model.config.name, size, precision, recipe_cls.suffix)
     sidecar = final.with_name(final.name + ".json")
-    for stale in (final, sidecar):
-        remove_path(stale)
     start = time.perf_counter()
     recipe = recipe_cls(lowered, size)
-    tmp = temp_path(final)
+    # The old artifact and sidecar stay until the new pair passed; both are then replaced together (k3dn.files).
+    tmp, tmp_sidecar = temp_path(final), temp_path(sidecar)
     outcome = Outcome(row)
     try:
         inputs = calib.inputs(size)
@@ -164,7 +163,7 @@ def quantize_recipe(
         inputs_desc = f"{len(PARITY_SEEDS)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds)"
         io = None
         try:
-            with open_runner(tmp) as runner:
+            with open_runner(tmp, verify=False) as runner:  # its sidecar is written from these bytes below
                 parity = check_parity(runner, TorchRunner(model), parity_pairs(*size), INT8_PARITY, name,
                                       inputs=inputs_desc)
                 io = _io_dtypes(runner)
@@ -207,13 +206,12 @@ def quantize_recipe(
                 "steps": outcome.mixed.steps},
             "sensitivity": [e.to_dict() for e in outcome.sensitivity],
         }
-        write_json_atomic(sidecar, meta)
-        commit_path(tmp, final)
+        write_json_atomic(tmp_sidecar, meta)
+        files.commit([(tmp_sidecar, sidecar), (tmp, final)])
         row.artifact = final.name
         outcome.sidecar, outcome.seconds = sidecar, time.perf_counter() - start
         return outcome
     except Exception as exc:  # noqa: BLE001 - one recipe failing does not stop the others
-        remove_path(sidecar)
         row.status = "failed"
         row.note = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         outcome.detail = traceback.format_exc()
@@ -221,6 +219,7 @@ def quantize_recipe(
         return outcome
     finally:
         remove_path(tmp)
+        remove_path(tmp_sidecar)
         recipe.close()
 
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import json
-import os
 import platform
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
+from k3dn import files
 from k3dn.backends import EXPORT_BACKENDS
 from k3dn.camera.runners import INPUT_NAMES, OUTPUT_NAME, path_sha256  # noqa: F401 - the I/O contract lives with the runners
 from k3dn.network.model import K3DN
@@ -89,44 +86,28 @@ def example_args(example_inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor
     return tuple(t.detach().float().clone(memory_format=torch.contiguous_format) for t in example_inputs)
 
 
-# --- atomic writes ----------------------------------------------------------------------------
+# --- atomic writes: the one helper every command uses (k3dn.files) ----------------------------
 def temp_path(final: Path) -> Path:
-    """A fresh, not-yet-existing hidden path next to `final` (same filesystem, so rename is atomic)."""
+    """A fresh, not-yet-existing hidden path next to `final` (same filesystem, so rename is atomic), tagged with
+    this process's pid so that one a killed export left behind is removed by the next (k3dn.files.clean_stale)."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp" + final.suffix)
-    os.close(fd)
-    os.unlink(tmp)
-    return Path(tmp)
+    files.clean_stale(final)
+    return files.temp_path(final)
 
 
 def remove_path(path: Path) -> None:
     """Delete a file or a directory tree if it exists."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+    files.remove_path(path)
 
 
 def commit_path(tmp: Path, final: Path) -> Path:
-    """Move a finished file or directory (.mlpackage) at `tmp` onto `final` atomically.
-
-    A directory cannot replace a non-empty directory in one rename, so an old one is first moved
-    aside (one rename) and deleted after the new one is in place.
-    """
-    if tmp.is_dir() and final.exists():
-        old = temp_path(final)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        remove_path(old)
-    else:
-        os.replace(tmp, final)
+    """Move a finished file or directory (.mlpackage) at `tmp` onto `final` atomically (k3dn.files.commit)."""
+    files.commit([(tmp, final)])
     return final
 
 
 def write_json_atomic(path: Path, obj: object) -> Path:
-    tmp = temp_path(path)
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
-    return commit_path(tmp, path)
+    return files.write_json(path, obj)
 
 
 def path_size(path: Path) -> int:

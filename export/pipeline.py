@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from k3dn import files
 from k3dn.network.config import K3DNConfig
 from k3dn.network.model import K3DN
 
@@ -27,7 +28,6 @@ from .common import (
     ExportError,
     GraphAudit,
     artifact_name,
-    commit_path,
     missing_modules,
     path_sha256,
     path_size,
@@ -127,11 +127,11 @@ def export_backend(
     out_dir = Path(out_dir)
     final = out_dir / artifact_name(model.config.name, size, mod.PRECISION, mod.SUFFIX)
     sidecar = final.with_name(final.name + ".json")
-    for stale in (final, sidecar):  # never leave an older artifact under a name whose export now fails
-        remove_path(stale)
+    # The artifact and sidecar already there stay until the new pair passed its audit and parity check, then both
+    # are replaced together (k3dn.files.commit): a failed, killed or interrupted export leaves the old ones working.
     pairs = parity_pairs(*size)
     example = tuple(torch.from_numpy(x) for x in pairs[0])
-    tmp = temp_path(final)
+    tmp, tmp_sidecar = temp_path(final), temp_path(sidecar)
     start = time.perf_counter()
     parity: ParityResult | None = None
     try:
@@ -141,28 +141,27 @@ def export_backend(
         budget = FP16_BUDGET if mod.PRECISION == "fp16" else FP32_BUDGET
         inputs = f"{len(pairs)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds {list(PARITY_SEEDS)})"
         try:
-            with open_runner(tmp) as runner:
+            with open_runner(tmp, verify=False) as runner:  # no sidecar yet: it is written from these bytes
                 parity = check_parity(runner, TorchRunner(model), pairs, budget, name, inputs=inputs)
         except RuntimeUnavailable as exc:
             parity = ParityResult(name, name, None, None, budget, None, skipped=str(exc), inputs=inputs)
         if parity.passed is False:
             raise ParityError(f"{name}: max|diff| {parity.max_abs:.2e}, PSNR {parity.psnr:.1f} dB, "
                               f"budget {budget.describe()}")
-        write_json_atomic(sidecar, sidecar_json(model, size, weights_info or {}, name, mod.PRECISION, final, tmp, audit,
-                                                parity, seconds))
-        commit_path(tmp, final)
+        write_json_atomic(tmp_sidecar, sidecar_json(model, size, weights_info or {}, name, mod.PRECISION, final, tmp,
+                                                    audit, parity, seconds))
+        files.commit([(tmp_sidecar, sidecar), (tmp, final)])
         return Outcome(name, "ok", artifact=final, sidecar=sidecar, parity=parity, audit=audit, seconds=seconds,
                        size_bytes=path_size(final))
     except (ExportError, ParityError) as exc:
-        remove_path(sidecar)
         return Outcome(name, "failed", str(exc), seconds=time.perf_counter() - start, parity=parity)
     except Exception as exc:  # noqa: BLE001 - a converter crash fails this backend, not the others
-        remove_path(sidecar)
         first = str(exc).splitlines()[0] if str(exc) else ""
         return Outcome(name, "failed", f"{type(exc).__name__}: {first}", seconds=time.perf_counter() - start,
                        parity=parity, detail=traceback.format_exc())
     finally:
         remove_path(tmp)
+        remove_path(tmp_sidecar)
 
 
 def export_backends(

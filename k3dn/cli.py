@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from k3dn.errors import UserError  # absolute: `python -m k3dn.cli` runs this file as __main__
 
@@ -40,16 +41,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. A bad input or a refused operation is one `k3dn CMD: error: ...` line and exit 2."""
+    from . import files
+
+    # Library deprecation chatter (FutureWarning/UserWarning from converters) would bury the one error line.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", module="torchvision")
     parser = build_parser()
     args = parser.parse_args(argv)
+    files.start_command()
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
-    except UserError as exc:
+    except (UserError, files.OverwriteError) as exc:
         print(f"k3dn {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file system refusal no check could foresee (a full disk, a permission)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"k3dn {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"k3dn {args.command}: error: out of memory; use smaller inputs, sizes or tiles", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"k3dn {args.command}: interrupted", file=sys.stderr)
+        done = files.committed()
+        note = f"; {len(done)} file(s) were complete before it: {', '.join(map(str, done[:3]))}" if done else \
+            "; no output was replaced"
+        print(f"k3dn {args.command}: interrupted{note}", file=sys.stderr)
         return 130
+    finally:
+        files.end_command()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_bytes(b"not a real model, never opened by the cache check")
-    meta = {"sha256": path_sha256(path), "weights": {"state_sha256": state_sha}, "quantization": quantization}
+    meta = {"sha256": path_sha256(path), "bytes": path.stat().st_size, "weights": {"state_sha256": state_sha},
+            "quantization": quantization}
     path.with_name(path.name + ".json").write_text(json.dumps(meta))
     return path
 

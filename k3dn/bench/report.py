@@ -108,7 +108,7 @@ def plot(results: Sequence[Result], path: str | Path, title: str = "K3DN latency
     cv2.putText(img, title, (left, 30), font, 0.7, (0, 0, 0), 1, cv2.LINE_AA)
     if not pts:
         cv2.putText(img, "no measured rows", (left, h // 2), font, 0.8, (0, 0, 0), 1, cv2.LINE_AA)
-        cv2.imwrite(str(path), img)
+        _write_png(path, img)
         return path
     xmax = max(p[0] for p in pts) * 1.08
     lo = min(t.p10_ms for _, t in pts) / 1.3
@@ -150,5 +150,17 @@ def plot(results: Sequence[Result], path: str | Path, title: str = "K3DN latency
         cv2.line(img, (w - right + 15, y - 5), (w - right + 40, y - 5), color, 2)
         cv2.putText(img, name[:40], (w - right + 46, y), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), img)
+    _write_png(path, img)
     return path
+
+
+def _write_png(path: Path, img: np.ndarray) -> None:
+    """The chart through the one atomic write path (k3dn.files)."""
+    import cv2
+
+    from .. import files
+
+    ok, data = cv2.imencode(".png", img)
+    if not ok:
+        raise ValueError(f"{path}: OpenCV could not encode the chart")
+    files.write_bytes(path, data.tobytes())

@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import PipelineError
-from .levels import Level, apply_gain, from_unit, to_unit
+from .levels import Level, apply_gain, check_gain, from_unit, levels, to_unit
 from .runners import Runner, TorchRunner
 from .tiling import Tile, tile_grid, tile_weight
 
@@ -128,10 +128,16 @@ class Deblurrer:
             model's three output channels.
         """
         check_pair(left, right, gray)
+        channels = 1 if left.ndim == 2 else left.shape[2]
+        levels(left.dtype, 3 if channels == 1 else channels, black, white)  # checked before any tile runs
+        if over_white not in ("clip", "error"):
+            raise PipelineError(f"over_white must be 'clip' or 'error', got {over_white!r}")
         mono, shape = left.ndim == 2 or left.shape[2] == 1, left.shape
         if mono:
             left, right = (np.repeat(v.reshape(*v.shape[:2], 1), 3, axis=2) for v in (left, right))
         for name, g in (("gain_left", gain_left), ("gain_right", gain_right)):
+            if g is not None:
+                check_gain(g, name)
             if g is not None and np.ndim(g) >= 2 and np.shape(g)[:2] != left.shape[:2]:
                 raise PipelineError(f"{name} map is {np.shape(g)[:2]} but the frame is {left.shape[:2]}")
         h, w = left.shape[:2]

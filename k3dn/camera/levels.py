@@ -33,7 +33,10 @@ def default_white(dtype: np.dtype) -> float:
 
 
 def _level(value: Level | None, default: float, channels: int, what: str) -> np.ndarray:
-    arr = np.asarray(default if value is None else value, dtype=np.float32)
+    try:
+        arr = np.asarray(default if value is None else value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise PipelineError(f"{what} level must be a number or one per channel, got {value!r}") from None
     if arr.ndim == 0:
         arr = np.full(channels, arr, dtype=np.float32)
     if arr.shape != (channels,):
@@ -76,11 +79,25 @@ def from_unit(y: np.ndarray, dtype: np.dtype, black: Level | None = None, white:
     return np.clip(np.floor(v + np.float32(0.5)), info.min, info.max).astype(dtype)
 
 
+def check_gain(gain: float | np.ndarray, what: str = "gain") -> np.ndarray:
+    """A gain as float32, refused (PipelineError) unless it is numeric, finite and positive: a NaN, Inf or
+    negative gain cannot give a meaningful pixel."""
+    try:
+        g = np.asarray(gain, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise PipelineError(f"{what} must be a number or a numeric array, got {type(gain).__name__}") from None
+    if g.ndim > 3:
+        raise PipelineError(f"{what} must be a scalar, per channel or an H x W [x C] map, got shape {g.shape}")
+    if not np.all(np.isfinite(g)) or np.any(g <= 0):
+        raise PipelineError(f"{what} must be finite and positive (no NaN, Inf, zero or negative values)")
+    return g
+
+
 def apply_gain(x: np.ndarray, gain: float | np.ndarray | None) -> np.ndarray:
     """Multiply a float [0, 1] view by its gain (scalar, per channel, or an H x W [x C] map) and clip to [0, 1]."""
     if gain is None:
         return x
-    g = np.asarray(gain, dtype=np.float32)
+    g = check_gain(gain)
     if g.ndim == 2:
         g = g[..., None]
     return np.clip(x * g, 0.0, 1.0)

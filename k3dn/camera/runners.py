@@ -16,11 +16,12 @@ refuses an artifact whose bytes do not match the sidecar's sha256 or whose input
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
-import hashlib
 import importlib.util
-import json
+import os
 import platform
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,12 +29,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import files
 from ..backends import BACKENDS, TORCH
 from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
+from .sidecar import path_sha256, read_sidecar, sidecar_path  # noqa: F401 - the runners' public API
 
 INPUT_NAMES = ("left", "right")
 OUTPUT_NAME = "sharp"
 SUFFIXES = tuple(f".{b.suffix}" for b in (TORCH, *BACKENDS.values()))
+MAX_THREADS = 1024  # more is a typo (ExecuTorch reads -1 as 4294967295 threads)
 
 
 def _require(backend: str) -> None:
@@ -42,17 +46,24 @@ def _require(backend: str) -> None:
         raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
 
 
-def path_sha256(path: Path) -> str:
-    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        if path.is_dir():
-            h.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the block: a runtime's C++ start-up logging would otherwise surround
+    the one line a failing command prints. Errors still arrive as Python exceptions."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class Runner(abc.ABC):
@@ -73,11 +84,21 @@ class Runner(abc.ABC):
     def __init__(self) -> None:
         self.lock = threading.Lock()
 
+    closed: bool = False
+
     def __call__(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        if self.closed:
+            raise PipelineError(f"{self.name}: this runner was closed; open a new one")
         left, right = self._check(left, "left"), self._check(right, "right")
         if left.shape != right.shape:
             raise PipelineError(f"{self.name}: left {left.shape} and right {right.shape} differ")
-        return np.asarray(self._run(left, right), dtype=np.float32)
+        out = np.asarray(self._run(left, right), dtype=np.float32)
+        # A NaN or Inf output (NaN weights, a tampered artifact, overflow) would be clipped into a black image
+        # that looks like a result: it is an error instead, before anything is written.
+        if not np.isfinite(out).all():
+            raise PipelineError(f"{self.name}: the model produced NaN or Inf values (corrupt weights or artifact, "
+                                "or non-finite inputs/gains); nothing was written")
+        return out
 
     @abc.abstractmethod
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray: ...
@@ -108,8 +129,13 @@ class Runner(abc.ABC):
 
         return run
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most runners have nothing to release
-        """Release the runtime's resources (idempotent)."""
+    def close(self) -> None:
+        """Release the runtime's resources (idempotent); calling the runner afterwards raises PipelineError."""
+        self.closed = True
+        self._release()
+
+    def _release(self) -> None:  # noqa: B027 - optional hook, most runners have nothing to release
+        """Drop the runtime's objects (subclasses)."""
 
     def __enter__(self) -> Runner:
         return self
@@ -173,7 +199,7 @@ class OnnxRuntimeRunner(Runner):
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return self.session.run([OUTPUT_NAME], dict(zip(INPUT_NAMES, (left, right), strict=True)))[0]
 
-    def close(self) -> None:
+    def _release(self) -> None:
         self.session = None
 
 
@@ -196,17 +222,21 @@ class ExecuTorchRunner(Runner):
         from executorch.extension.pybindings import _portable_lib as runtime
 
         self.name, self.threads = BACKENDS["executorch"].runtime, threads
-        if threads:
-            runtime._unsafe_reset_threadpool(int(threads))
-        self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
-                                             program_verification=runtime.Verification.InternalConsistency)
-        self.method = self.program.load_method("forward")
+        with native_stderr_silenced():  # its CPU probe logs "[cpuinfo_utils.cpp:..]" lines to stderr
+            if threads:
+                runtime._unsafe_reset_threadpool(int(threads))
+            self.program = runtime._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
+                                                 program_verification=runtime.Verification.InternalConsistency)
+            self.method = self.program.load_method("forward")
+        self._first = True
         self.input_shape = tuple(self.method.method_meta().input_tensor_meta(0).sizes())
 
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        return self.method([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
+        with native_stderr_silenced() if self._first else contextlib.nullcontext():  # the threadpool starts here
+            self._first = False
+            return self.method([torch.from_numpy(left), torch.from_numpy(right)])[0].numpy()
 
-    def close(self) -> None:
+    def _release(self) -> None:
         self.method = self.program = None
 
 
@@ -247,7 +277,7 @@ class LiteRTRunner(Runner):
             out = (out.astype(np.float32) - zero) * scale
         return out
 
-    def close(self) -> None:
+    def _release(self) -> None:
         self.signature = self.interpreter = None
 
 
@@ -269,35 +299,11 @@ class CoreMLRunner(Runner):
     def _run(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return self.model.predict(dict(zip(INPUT_NAMES, (left, right), strict=True)))[OUTPUT_NAME]
 
-    def close(self) -> None:
+    def _release(self) -> None:
         self.model = None
 
 
 _BY_SUFFIX: dict[str, type[Runner]] = {f".{b.suffix}": globals()[b.runner] for b in BACKENDS.values()}
-
-
-def sidecar_path(path: str | Path) -> Path:
-    """Where `k3dn export` / `k3dn quantize` put an artifact's JSON: `<artifact>.json`."""
-    path = Path(path)
-    return path.with_name(path.name + ".json")
-
-
-def read_sidecar(path: str | Path, verify: bool = True) -> dict:
-    """The artifact's sidecar JSON ({} if there is none). With `verify`, the artifact's sha256 must match it."""
-    path = Path(path)
-    side = sidecar_path(path)
-    if not side.is_file():
-        return {}
-    try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{side}: unreadable sidecar JSON ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise ArtifactError(f"{side}: sidecar JSON is not an object")
-    if verify and meta.get("sha256") and path_sha256(path) != meta["sha256"]:
-        raise ArtifactError(f"{path}: its sha256 does not match {side.name} (the artifact was changed or replaced "
-                            "after export); re-export it")
-    return meta
 
 
 def open_runner(path: str | Path, threads: int | None = None, verify: bool = True) -> Runner:
@@ -309,7 +315,12 @@ def open_runner(path: str | Path, threads: int | None = None, verify: bool = Tru
     """
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise ArtifactError(f"{path}: a symbolic link that leads nowhere (or in a loop)")
         raise FileNotFoundError(f"no artifact at {path}")
+    if threads is not None and (type(threads) is not int or not 1 <= threads <= MAX_THREADS):
+        raise PipelineError(f"threads must be an integer from 1 to {MAX_THREADS}, got {threads!r}")
+    files.note_input(path)
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
         from ..network.weights_io import WeightsError, load_model

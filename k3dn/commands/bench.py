@@ -19,8 +19,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import files
 from ..backends import BACKENDS
 from ..errors import UserError
+from .limits import check_size, output_dir
 
 DEFAULT_SIZES = ("256x256", "512x512", "1024x1024", "1120x1680")
 
@@ -67,17 +69,20 @@ def _sizes(args: argparse.Namespace) -> list[tuple[int, int]]:
             raise UserError(f"--size: {exc}") from exc
         if h % 16 or w % 16 or min(h, w) < 32:
             raise UserError(f"--size {text}: H and W must be multiples of 16 and >= 32")
+        check_size((h, w))
         sizes.append((h, w))
     return sorted(dict.fromkeys(sizes), key=lambda s: s[0] * s[1])
 
 
 def _validate(args: argparse.Namespace) -> None:
+    from ..camera.runners import MAX_THREADS
+
     if args.runs < 10:
         raise UserError(f"--runs must be >= 10 (the issue's minimum for median/p10/p90), got {args.runs}")
     if args.warmup < 0:
         raise UserError(f"--warmup must be >= 0, got {args.warmup}")
-    if args.threads is not None and args.threads <= 0:
-        raise UserError(f"--threads must be positive, got {args.threads}")
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise UserError(f"--threads must be between 1 and {MAX_THREADS}, got {args.threads}")
     if args.calib is not None and args.calib <= 0:
         raise UserError(f"--calib must be positive, got {args.calib}")
     if args.artifacts and not Path(args.artifacts).is_dir():
@@ -117,14 +122,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UserError(f"the export package is not importable ({exc}); install with pip install -e '.[export]'") \
             from exc
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe_file = out / ".write-test"
-        probe_file.write_text("")
-        probe_file.unlink()
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from exc
+    sizes = _sizes(args)
+    out = output_dir(args.out)
     from ..bench.phone import PhoneSettings
     from ..bench.runner import BenchSettings, run_bench
 
@@ -137,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                              args.calib, build=not args.no_build, probes=not args.no_probes, profile=args.profile,
                              phone=phone)
     start = time.perf_counter()
-    obj = run_bench(settings, _sizes(args), rows, threads, _skip_reason)
+    obj = run_bench(settings, sizes, rows, threads, _skip_reason)
     obj["command"] = "k3dn bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "k3dn bench"
     obj["created"] = datetime.now(UTC).isoformat(timespec="seconds")
     obj["wall_s"] = round(time.perf_counter() - start, 1)
@@ -146,10 +145,13 @@ def run(args: argparse.Namespace) -> int:
 
     results = [Result.from_dict(d) for d in obj["results"]]
     probes = obj.pop("_probes", [])
-    (out / "bench.json").write_text(json.dumps(obj, indent=1, default=str) + "\n")
+    files.write_text(out / "bench.json", json.dumps(obj, indent=1, default=str) + "\n")
     text = markdown(obj, results, [p for p in probes if isinstance(p, Probe)])
-    (out / "bench.md").write_text(text)
+    files.write_text(out / "bench.md", text)
     plot(results, out / "bench.png")
     print("\n" + text)
     print(f"k3dn bench: wrote {out / 'bench.json'}, {out / 'bench.md'}, {out / 'bench.png'} in {obj['wall_s']:.0f} s")
+    if results and all(r.status == "failed" for r in results):
+        print("k3dn bench: every row failed (see the table)", file=sys.stderr)
+        return 1
     return 0

@@ -11,7 +11,6 @@ see k3dn.artifacts) with `--precision fp32|int8`.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -97,20 +96,69 @@ def resolve_tile(tile: int | str | None, overlap: int | None, model: str | None,
 
 
 def check_output(path: Path, inputs: list[Path] = ()) -> None:
+    """Before any work: --out has a written suffix, lies in a writable folder and names none of `inputs`."""
+    from .. import files
     from ..io import WRITE_SUFFIXES
 
     if path.suffix.lower() not in WRITE_SUFFIXES:
         raise UserError(f"--out {path}: unsupported extension {path.suffix!r}; use .png, .tif or .tiff")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"--out {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"--out {path}: directory {parent} is not writable")
-    if path.is_dir():
-        raise UserError(f"--out {path} is a directory")
-    for src in inputs:
-        if path.resolve() == src.resolve():
-            raise UserError(f"--out {path} is one of the inputs; it would be overwritten")
+    try:
+        files.check_writable_file(path, "--out")
+        files.protect({"--out": path}, {f"input {p}": p for p in inputs})
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+# Every flag that names a file `k3dn deblur` reads: no output may be one of them.
+INPUT_FLAGS = ("left", "right", "interleaved", "combined", "flat_left", "flat_right", "model", "weights")
+MAX_TILE = 4096  # a 4096-px tile already needs ~4 GB in the runtimes; more is a typo
+MAX_LEVEL = 65535.0
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Every flag checked before any file is read or any model built: one clear UserError for the first bad one."""
+    from ..camera.runners import MAX_THREADS
+    from ..io import check_max_pixels
+
+    if args.max_pixels is not None:
+        try:
+            args.max_pixels = check_max_pixels(args.max_pixels)
+        except ValueError:
+            raise UserError(f"--max-pixels must be a finite number >= 1, got {args.max_pixels}") from None
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise UserError(f"--threads must be between 1 and {MAX_THREADS}, got {args.threads}")
+    if isinstance(args.tile, int) and not (32 <= args.tile <= MAX_TILE and args.tile % 16 == 0):
+        raise UserError(f"--tile must be a multiple of 16 from 32 to {MAX_TILE} (or auto), got {args.tile}")
+    if args.overlap is not None and not (0 <= args.overlap < MAX_TILE // 2 and args.overlap % 16 == 0):
+        raise UserError(f"--overlap must be a multiple of 16 from 0 to {MAX_TILE // 2 - 16}, got {args.overlap}")
+    levels = {what: _levels(getattr(args, what), what) for what in ("black", "white")}
+    for what, value in levels.items():
+        for v in value if isinstance(value, list) else [] if value is None else [value]:
+            if not 0 <= v <= MAX_LEVEL:  # also false for NaN
+                raise UserError(f"--{what} must be between 0 and {MAX_LEVEL:.0f}, got {getattr(args, what)}")
+    if args.combined and isinstance(levels["black"], list):
+        raise UserError("--combined takes a single --black value")
+    if args.bits is not None and not 1 <= args.bits <= 16:
+        raise UserError(f"--bits must be between 1 and 16, got {args.bits}")
+    if levels["black"] is not None and levels["white"] is not None:
+        b, w = (v if isinstance(v, list) else [v] * 3 for v in (levels["black"], levels["white"]))
+        if any(wi <= bi for bi, wi in zip(b, w, strict=True)):
+            raise UserError(f"--white {args.white} must be above --black {args.black}")
+    if args.linear and not args.bayer:
+        raise UserError("--linear applies to --bayer input only")
+
+
+def protect_inputs(args: argparse.Namespace, jobs: list[tuple[list[str], Path]]) -> None:
+    """No output of this run may be (or link to) a file it reads, whichever flag names that file."""
+    from .. import files
+
+    inputs = {f"--{f.replace('_', '-')}": getattr(args, f) for f in INPUT_FLAGS if getattr(args, f, None)}
+    for sources, out in jobs:
+        named = dict(inputs, **{f"input {p}": p for p in sources})
+        try:
+            files.protect({"--out" if args.out else "--out-dir file": out}, named)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
 
 
 def _levels(text: str | None, what: str):
@@ -120,6 +168,8 @@ def _levels(text: str | None, what: str):
         values = [float(v) for v in text.split(",")]
     except ValueError:
         raise UserError(f"--{what} must be a number or R,G,B, got {text!r}") from None
+    if not all(np.isfinite(values)):
+        raise UserError(f"--{what} must be finite, got {text!r}")
     if len(values) not in (1, 3):
         raise UserError(f"--{what} takes one value or three (R,G,B), got {len(values)}")
     return values[0] if len(values) == 1 else values
@@ -129,9 +179,9 @@ def _read(path: str, max_pixels: float):
     from ..io import MAX_PIXELS, read_samples
 
     try:
-        return read_samples(path, int(max_pixels or MAX_PIXELS))
+        return read_samples(path, max_pixels or MAX_PIXELS)
     except (ValueError, OSError) as exc:
-        raise UserError(str(exc)) from exc
+        raise UserError(str(exc)) from None
 
 
 def _pairs(args: argparse.Namespace) -> list[tuple[list[str], Path]]:
@@ -236,20 +286,26 @@ def _sensor(args: argparse.Namespace, left: np.ndarray, right: np.ndarray, bits:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import files
     from ..camera import Deblurrer
     from ..errors import PipelineError
     from ..io import atomic_write_bytes, encode_image, encode_samples
     from .runner_choice import open_cli_runner
 
+    validate(args)
     jobs = _pairs(args)
+    protect_inputs(args, jobs)
     if len(jobs) == 1:
         check_output(jobs[0][1], [Path(p) for p in jobs[0][0]])
     runner = None
     from tqdm import tqdm
 
     for inputs, out in tqdm(jobs, disable=len(jobs) == 1 or args.quiet, desc="pairs", unit="pair"):
-        left, right, bits = _views(args, inputs)
-        left, right, kw = _sensor(args, left, right, bits)
+        try:
+            left, right, bits = _views(args, inputs)
+            left, right, kw = _sensor(args, left, right, bits)
+        except (PipelineError, ValueError) as exc:
+            raise UserError(str(exc)) from None
         if runner is None:
             tile = resolve_tile(args.tile, args.overlap, args.model, left.shape[:2])
             runner = open_cli_runner(args.model, args.weights, args.backend, args.precision, args.threads, tile,
@@ -261,11 +317,13 @@ def run(args: argparse.Namespace) -> int:
             sharp = deblur(left, right, gray=args.gray, progress=show, **kw)
             data = encode_image(sharp, bits, out.suffix, str(out)) if sharp.dtype.kind == "f" else \
                 encode_samples(sharp, out.suffix, str(out))
-            atomic_write_bytes(out, data)
-        except PipelineError as exc:
-            raise UserError(str(exc)) from exc
-        except (ValueError, OSError) as exc:
-            raise UserError(str(exc)) from exc
+            # The last output's rename completes the command: a Ctrl-C arriving during it is dropped and the
+            # command reports success, so an interrupted run never leaves a replaced file behind an error.
+            atomic_write_bytes(out, data, last=len(jobs) == 1)
+        except (PipelineError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(files.describe_os_error(exc, out)) from None
         if len(jobs) == 1:
             print(f"wrote {out} ({w}x{h}, {bits}-bit, {runner.name} {runner.precision}, "
                   f"{len(deblur.tiles(h, w))} tile(s) of {deblur.tile[0]}x{deblur.tile[1]})")

@@ -6,7 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import files
 from ..errors import UserError
+from .limits import check_count, check_size, output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +63,8 @@ def load_items(data: str, split: str, n: int, size: int, render: str = "linear",
     if data == "synthetic":
         if n <= 0 or size < 32:
             raise UserError(f"--n must be positive and --size >= 32, got {n}, {size}")
+        check_count(n)
+        check_size((size, size))
         return make_eval_set(n=n, size=(size, size), linear=render == "linear", mild=mild)
     root = Path(data)
     if not root.is_dir():
@@ -122,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.selection import format_bins, score_with_radius, selection_report
     from ..network.ablate import ABLATIONS, AblatedRunner
 
+    if args.json:  # before the evaluation, not after it
+        output_file(args.json, "--json")
     models = parse_models(args.model)
     names = [name for name, _ in models]
     if len(set(names)) != len(names) or "Input" in names or DPDNET_ROW in names:
@@ -185,5 +191,5 @@ def run(args: argparse.Namespace) -> int:
         report = {"data": source, "n": len(items), "results": results, "selection": selection,
                   "paired_psnr": {k: d.as_dict() for k, d in paired.items()},
                   "per_pair_psnr": psnr}
-        Path(args.json).write_text(json.dumps(report, indent=2))
+        files.write_text(args.json, json.dumps(report, indent=2), last=True)
     return 0

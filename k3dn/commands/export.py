@@ -13,9 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import files
 from ..backends import EXPORT_BACKENDS
 from ..errors import UserError
 from ..network.config import VARIANTS
+from .limits import check_size, output_dir
 
 BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
 
@@ -57,17 +59,20 @@ def run(args: argparse.Namespace) -> int:
         size = parse_size(args.size)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    check_size(size)
     names = list(BACKENDS) if "all" in args.backend else list(dict.fromkeys(args.backend))
-    model, weights_info = load_checked_model(args.variant, args.weights, size)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    model, weights_info = load_checked_model(args.variant, args.weights, size)
+    out = output_dir(out)  # created only once the flags and weights passed
     print(f"k3dn export: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, -> {out}")
     outcomes = export_backends(names, model, size, out, weights_info)
 
     table = format_table([o.row() for o in outcomes])
     print("\nParity against the float PyTorch model\n" + table)
     report = out / f"parity_{model.config.name}_{size[0]}x{size[1]}.txt"
-    report.write_text(table + "\n")
+    files.write_text(report, table + "\n")
     if all(o.status == "skipped" for o in outcomes):
         raise UserError("no backend could run here: " + "; ".join(f"{o.backend}: {o.reason}" for o in outcomes))
     failed = [o.backend for o in outcomes if o.status == "failed"]

@@ -16,9 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from .. import files
 from ..backends import EXPORT_BACKENDS
 from ..errors import UserError
 from ..network.config import VARIANTS
+from .limits import check_size, output_file
 from .outdir import prepare_out
 
 BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
@@ -77,6 +79,8 @@ def _validate(args: argparse.Namespace) -> tuple[int, int]:
         size = parse_size(args.size)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    check_size(size)
+    check_size((args.calib_size, args.calib_size), "--calib-size")
     if args.calib <= 0:
         raise UserError(f"--calib must be a positive number of pairs, got {args.calib}")
     if args.calib_size < 16 or args.calib_size % 16:
@@ -122,14 +126,23 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UserError(f"the calibration/export packages are not importable ({exc}); "
                         "install with pip install -e '.[export]'") from exc
+    from k3dn.export.common import missing_modules
+
     from ..data import make_eval_set
     from ..data.datasets import EVAL_SEED
     from .export import load_checked_model
 
     size = _validate(args)
     names = list(RECIPES) if "all" in args.backend else list(dict.fromkeys(args.backend))
+    runnable = [r for name in names for r in RECIPES[name] if not missing_modules(r.requires)]
+    if not runnable:  # refused before --out is created
+        raise UserError(f"no backend could run here: the toolchains of {', '.join(names)} are not installed "
+                        "(pip install -e '.[export]')")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UserError(f"--out {args.out}: exists and is not a folder")
+    if args.numerics:
+        output_file(args.numerics, "--numerics")
     model, weights_info = load_checked_model(args.variant, args.weights, size)
-    out = prepare_out(args.out)
     bars = not args.no_progress
 
     if args.calib_set:
@@ -143,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
                                     progress=bars)
         except (ValueError, FileNotFoundError) as exc:
             raise UserError(f"calibration set: {exc}") from exc
+    out = prepare_out(args.out)  # only once every input was accepted: a refused run leaves no empty folder
+    if not args.calib_set:
         calib.save(out / f"calib_{len(calib)}x{args.calib_size}_seed{args.seed}.npz")
     print(f"k3dn quantize: {model.config.name} at {size[0]}x{size[1]}, weights {weights_info['source']}, "
           f"calibration set {len(calib)} pairs {calib.size[0]}x{calib.size[1]} (sha256 {calib.sha256[:12]}), -> {out}")
@@ -157,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             + [o.row for o in outcomes if o.row.backend == name]]
     table = format_table(rows, float_scores)
     print(f"\nQuality on make_eval_set(n={len(items)}, size={size[0]}x{size[1]}) against the float model\n{table}")
-    (out / f"quality_{model.config.name}_{size[0]}x{size[1]}.md").write_text(table + "\n")
+    files.write_text(out / f"quality_{model.config.name}_{size[0]}x{size[1]}.md", table + "\n")
     for o in outcomes:
         if o.sensitivity:
             print(f"\n{o.row.backend} {o.row.precision}: per-layer sensitivity (only that layer int8), most sensitive "

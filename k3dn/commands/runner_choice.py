@@ -34,15 +34,13 @@ def open_cli_runner(model: str | None, weights: str | None, backend: str, precis
     """The runner for `k3dn deblur`'s --model, --weights, --backend, --precision, --threads and --tile; `frame`
     (H, W) lets `auto` skip exporting for one-tile frames."""
     from ..camera.runners import TorchRunner, open_runner
-    from ..errors import ArtifactError, RuntimeUnavailable
+    from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
 
     if model:
         try:
             runner = open_runner(model, threads=threads)
-        except FileNotFoundError as exc:
-            raise UserError(f"--model: {exc}") from exc
-        except (ArtifactError, RuntimeUnavailable) as exc:
-            raise UserError(f"--model: {exc}") from exc
+        except (FileNotFoundError, ArtifactError, RuntimeUnavailable, PipelineError) as exc:
+            raise UserError(f"--model: {exc}") from None
         if weights and runner.name != "torch":
             _check_weights(runner, weights)
         return runner
@@ -50,7 +48,9 @@ def open_cli_runner(model: str | None, weights: str | None, backend: str, precis
     if backend == "auto":
         if precision != "fp32":
             raise UserError("--backend auto runs fp32 only; name a backend for --precision int8")
-        fits = frame[0] <= tile and frame[1] <= tile
+        # A frame narrower than a tile in either direction would fill every fixed-size tile mostly with
+        # reflected padding (a 32 x 20000 strip: ~50 tiles of 512 x 512, 94 % padding); torch tiles to the frame.
+        fits = min(frame) < tile or (frame[0] <= tile and frame[1] <= tile)
         installed = (b for b in AUTO_ORDER if importlib.util.find_spec(BACKENDS[b].runtime_module))
         backend = "torch" if fits else next(installed, "torch")
     if backend == "torch":
@@ -69,5 +69,8 @@ def open_cli_runner(model: str | None, weights: str | None, backend: str, precis
         path = cached_artifact(backend, precision, (tile, tile), weights,
                                progress=lambda m: print(f"k3dn deblur: {m}", file=sys.stderr))
         return open_runner(path, threads=threads, verify=False)  # cached_artifact just checked its sha256
+    except OSError as exc:  # e.g. a read-only cache folder
+        raise UserError(f"--backend {backend}: cannot write the artifact cache ({exc.strerror or exc}: "
+                        f"{exc.filename or ''}); set K3DN_CACHE to a writable folder") from None
     except (ArtifactError, RuntimeUnavailable, ValueError) as exc:
         raise UserError(f"--backend {backend} --precision {precision}: {exc}") from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 PAPER_FIGURES: dict[str, dict[str, float]] = {
     # Table 1 of the paper: parameters (M) and "flops" (G, multiply-accumulates at 1120x1680).
@@ -14,6 +14,18 @@ PAPER_FIGURES: dict[str, dict[str, float]] = {
 
 PSF_GAINS = ("multiply", "divide")  # K3DNConfig.psf_gain, see psf.py
 SELECT_MODES = ("learned", "oracle", "uniform")  # K3DNConfig.select_mode, see selection.py
+
+# Largest values a config read from a file may ask for: twice the Large variant's and beyond anything trained here.
+# A weights file's config is checked against these before any model is built, so a tiny file cannot make the
+# loader allocate gigabytes (a 4096-channel config builds a 4.8-billion-parameter model).
+BOUNDS: dict[str, tuple[float, float]] = {
+    "widths": (1, 512), "feat_channels": (1, 512), "enc_blocks": (0, 8), "dec_blocks": (0, 8),
+    "num_kernels": (1, 512), "kernel_size": (1, 31), "disp_channels": (1, 512), "disp_features": (1, 256),
+    "max_disparity": (0, 32), "disp_block": (1, 8), "window": (1, 31), "ffn_expand": (1, 8),
+    "min_gain": (1e-6, 1e3), "min_spectrum": (1e-6, 1e3),
+    "select_radii": (0, 1000), "select_kernel_size": (1, 63), "select_hidden": (1, 512), "select_scale": (1, 4),
+}
+_TUPLE_LENGTHS = {"widths": 3, "enc_blocks": 4, "dec_blocks": 3}
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,24 @@ class K3DNConfig:
         return 2 * self.stride
 
     @classmethod
+    def from_dict(cls, data: object, legacy_psf_gain: str | None = None) -> K3DNConfig:
+        """A config from untrusted JSON data (a weights file's metadata): every key known, every value of its
+        field's type and within BOUNDS. Raises ValueError naming the first problem.
+        `legacy_psf_gain`: the psf_gain of files written before the field existed."""
+        if not isinstance(data, dict):
+            raise ValueError(f"config must be a JSON object, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"config has unknown keys {unknown}")
+        values: dict[str, object] = {}
+        for key, value in data.items():
+            values[key] = _checked(key, value, type(getattr(VARIANTS["tiny"], key)))
+        if legacy_psf_gain is not None:
+            values.setdefault("psf_gain", legacy_psf_gain)
+        return cls(**values)
+
+    @classmethod
     def from_name(cls, name: str, **overrides) -> K3DNConfig:
         if name not in VARIANTS:
             raise ValueError(f"unknown K3DN variant {name!r}; choose one of {sorted(VARIANTS)}")
@@ -128,3 +158,27 @@ VARIANTS: dict[str, K3DNConfig] = {
         enc_blocks=(2, 3, 4, 3), dec_blocks=(3, 3, 2), disp_channels=128, disp_features=48,
     ),
 }
+
+
+def _checked(key: str, value: object, kind: type) -> object:
+    """`value` as field `key` of type `kind` (int, float, str or a tuple of ints), within BOUNDS; else ValueError."""
+    if kind is tuple and key not in _TUPLE_LENGTHS:  # a variable-length list of numbers (select_radii)
+        if not (isinstance(value, list | tuple) and len(value) <= 32):
+            raise ValueError(f"config {key} must be a list of at most 32 numbers, got {value!r}")
+        return tuple(_checked(key, v, float) for v in value)
+    if kind is tuple:
+        n = _TUPLE_LENGTHS[key]
+        if not (isinstance(value, list | tuple) and len(value) == n):
+            raise ValueError(f"config {key} must be a list of {n} integers, got {value!r}")
+        return tuple(_checked(key, v, int) for v in value)
+    if kind is int and type(value) is not int:
+        raise ValueError(f"config {key} must be an integer, got {value!r}")
+    if kind is float and type(value) not in (int, float):
+        raise ValueError(f"config {key} must be a number, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ValueError(f"config {key} must be a string, got {value!r}")
+    if key in BOUNDS:
+        lo, hi = BOUNDS[key]
+        if not lo <= value <= hi:  # also false for NaN
+            raise ValueError(f"config {key} = {value!r} is outside [{lo:g}, {hi:g}]")
+    return float(value) if kind is float else value

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .. import files
 from ..errors import WeightsError
 from .baseline import UNetBaseline
 from .config import K3DNConfig
@@ -42,30 +42,84 @@ def save_weights(model: torch.nn.Module, path: str | Path, extra: dict | None = 
     meta.update({k: str(v) for k, v in (extra or {}).items()})
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with files.staged(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
     return path
 
 
-def read_metadata(path: str | Path) -> dict[str, str]:
-    """The metadata of a safetensors file (its header only), with clear errors for missing/corrupt files."""
+def _header(path: str | Path) -> tuple[dict[str, str], dict[str, tuple[int, ...]]]:
+    """(metadata, tensor shapes) from a safetensors header, without reading any tensor."""
     from safetensors import safe_open
 
     path = Path(path)
     if not path.is_file():
+        if os.path.lexists(path) and not path.exists():
+            raise WeightsError(f"weights file {path} is a symbolic link that leads nowhere (or in a loop)")
         raise WeightsError(f"weights file not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
+            meta = dict(f.metadata() or {})
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"weights file {path} is corrupt or not a safetensors file: {exc}") from exc
+    files.note_input(path)
+    return meta, shapes
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a safetensors file (its header only), with clear errors for missing/corrupt files."""
+    return _header(path)[0]
+
+
+def file_config(meta: dict[str, str], path: str | Path) -> K3DNConfig:
+    """The K3DNConfig a weights file's metadata records, type- and bounds-checked (K3DNConfig.from_dict)."""
+    if "config" not in meta:
+        raise WeightsError(f"{path} has no k3dn config in its metadata; pass the model to load into")
+    try:
+        data = json.loads(meta["config"])
+        return K3DNConfig.from_dict(data, legacy_psf_gain=LEGACY_PSF_GAIN)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise WeightsError(f"weights file {path}: bad config in its metadata ({str(exc)[:200]})") from None
+
+
+def _expected_shapes(arch: str, config: K3DNConfig) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of the model `config` builds, from a model on the meta device (no memory)."""
+    import torch.nn.utils.parametrizations as parametrizations
+
+    # orthogonal() checks its initial weight with .item(), which meta tensors do not have; the check is moot here.
+    real_check = parametrizations._is_orthogonal
+    parametrizations._is_orthogonal = lambda q, eps=None: True
+    try:
+        with torch.device("meta"):
+            model = UNetBaseline(config) if arch == "unet" else K3DN(config)
+    finally:
+        parametrizations._is_orthogonal = real_check
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+# Tensors of the first file format that a module's _load_from_state_dict converts on load (same shape, new name):
+# KernelSet's sigmoid logits w_re become log_mag.
+LEGACY_NAMES = {"w_re": "log_mag"}
+
+
+def check_shapes(path: str | Path, arch: str, config: K3DNConfig, shapes: dict[str, tuple[int, ...]]) -> None:
+    """WeightsError unless the file's tensors are exactly those of the model `config` describes; run before the
+    model is built, so a config that does not belong to the tensors costs nothing."""
+    try:
+        want = _expected_shapes(arch, config)
+    except Exception as exc:  # noqa: BLE001 - an unbuildable config is a bad file, whatever the layer raised
+        raise WeightsError(f"weights file {path}: its config does not describe a buildable model ({exc})") from None
+    shapes = dict(shapes)
+    for key in [k for k in shapes if k.rsplit(".", 1)[-1] in LEGACY_NAMES]:  # renamed by the module's load hook
+        new = key[: -len(key.rsplit(".", 1)[-1])] + LEGACY_NAMES[key.rsplit(".", 1)[-1]]
+        if new not in shapes:
+            shapes[new] = shapes.pop(key)
+    missing, extra = sorted(set(want) - set(shapes)), sorted(set(shapes) - set(want))
+    wrong = [k for k in want if k in shapes and want[k] != shapes[k]]
+    if missing or extra or wrong:
+        what = (f"missing {missing[:3]}" if missing else f"unexpected {extra[:3]}" if extra
+                else f"{wrong[0]} is {list(shapes[wrong[0]])}, the config needs {list(want[wrong[0]])}")
+        raise WeightsError(f"weights file {path} does not match the {config.name} model its config describes: {what}")
 
 
 def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -73,8 +127,11 @@ def read_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
     meta = read_metadata(path)
     try:
         state = load_file(str(path))
+        bad = next((k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"weights file {path} is corrupt or not a safetensors file: {exc}") from exc
+    if bad is not None:
+        raise WeightsError(f"weights file {path}: tensor {bad} holds NaN or Inf values")
     return state, meta
 
 
@@ -89,19 +146,20 @@ def load_weights(path: str | Path, model: PairRestorer | None = None, allow_abla
 
     A file trained with parts switched off (`k3dn train --ablate`) computes its function only with the same
     parts off (k3dn.network.ablate), so it is refused unless `allow_ablated` (k3dn eval applies the ablation)."""
-    state, meta = read_weights(path)
+    meta, shapes = _header(path)
     parts = trained_ablation(meta)
     if parts and not allow_ablated:
         raise WeightsError(f"{path} was trained with {', '.join(parts)} switched off (k3dn train --ablate): a study "
                            "model that only works with the same ablation; score it with k3dn eval, which applies it")
     if model is None:
-        if "config" not in meta:
-            raise WeightsError(f"{path} has no k3dn config in its metadata; pass the model to load into")
-        cfg = json.loads(meta["config"])
-        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-        cfg.setdefault("psf_gain", LEGACY_PSF_GAIN)
-        config = K3DNConfig(**cfg)
-        model = UNetBaseline(config) if meta.get("arch") == "unet" else K3DN(config)
+        # Config and tensor shapes are checked from the header before anything is built or read.
+        config = file_config(meta, path)
+        arch = meta.get("arch", "k3dn")
+        if arch not in ("k3dn", "unet"):
+            raise WeightsError(f"weights file {path}: unknown arch {arch!r} in its metadata")
+        check_shapes(path, arch, config, shapes)
+        model = UNetBaseline(config) if arch == "unet" else K3DN(config)
+    state, meta = read_weights(path)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

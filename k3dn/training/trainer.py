@@ -39,6 +39,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from .. import files
 from ..evaluation.metrics import psnr
 from ..network.ablate import ablated
 from ..network.baseline import UNetBaseline
@@ -219,6 +220,22 @@ def train_outputs(model: PairRestorer, left: torch.Tensor, right: torch.Tensor, 
     return {"restored": restored, "reblurred": reblurred, "select": None}
 
 
+def trim_log(path: Path, step: int) -> None:
+    """Drop the records after `step` from a JSON-lines log: a run killed after logging but before its next
+    checkpoint resumes from that checkpoint, and would otherwise list those steps twice."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:  # a line cut short by the kill
+            continue
+        if not isinstance(record, dict) or int(record.get("step", 0)) <= step:
+            kept.append(line)
+    files.write_text(path, "".join(f"{line}\n" for line in kept))
+
+
 class Trainer:
     """Trains `build_model(cfg)` on `dataset`, validating on `eval_set` (numpy items) if given.
 
@@ -276,9 +293,8 @@ class Trainer:
     def save_checkpoint(self) -> None:
         """last.pt and last.safetensors (the unwrapped model's weights); call on rank 0 only."""
         self.out.mkdir(parents=True, exist_ok=True)
-        tmp = self.out / "last.pt.tmp"
-        torch.save(self.state(), tmp)
-        tmp.replace(self.out / "last.pt")
+        with files.staged(self.out / "last.pt") as tmp:
+            torch.save(self.state(), tmp)
         save_weights(self.model, self.out / "last.safetensors", {"step": self.step, **self.weights_meta()})
 
     def weights_meta(self) -> dict:
@@ -318,19 +334,32 @@ class Trainer:
     def resume(self, path: str | Path) -> None:
         """Continue the run of checkpoint `path` (on every rank). Raises ValueError if it was trained
         with another number of processes: its steps' items and global batch would change."""
-        ckpt = torch.load(path, map_location=self.device, weights_only=True)
-        saved = int(ckpt.get("world_size", 1))
+        try:
+            ckpt = torch.load(path, map_location=self.device, weights_only=True)
+            if not isinstance(ckpt, dict):
+                raise TypeError(f"a {type(ckpt).__name__}, not a checkpoint")
+            saved = int(ckpt.get("world_size", 1))
+        except Exception as exc:  # noqa: BLE001 - torch.load raises RuntimeError, UnpicklingError, EOFError, ...
+            raise ValueError(f"--resume: {path} is truncated or corrupt ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
         if saved != self.dist.world_size:
             raise ValueError(f"{path} was trained on {saved} process(es) (global batch {saved * self.cfg.batch}); "
                              f"resume it with {saved}, not {self.dist.world_size} (or start anew with --init)")
-        self.model.load_state_dict(ckpt["model"])
-        self.opt.load_state_dict(ckpt["optimizer"])
-        self.sched.load_state_dict(ckpt["scheduler"])
-        self.step = int(ckpt["step"])
-        self.best_psnr = float(ckpt["best_psnr"])
-        init = Path(path).with_name("init.pt")
-        if init.is_file():
-            self.init_state = torch.load(init, map_location=self.device, weights_only=True)
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.opt.load_state_dict(ckpt["optimizer"])
+            self.sched.load_state_dict(ckpt["scheduler"])
+            self.step = int(ckpt["step"])
+            self.best_psnr = float(ckpt["best_psnr"])
+            init = Path(path).with_name("init.pt")
+            if init.is_file():
+                self.init_state = torch.load(init, map_location=self.device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - a missing key, a wrong shape or a damaged init.pt
+            raise ValueError(f"--resume: {path} does not hold this run's state ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
+        if self.dist.is_main:
+            for log in ("metrics.jsonl", "diagnostics.jsonl"):
+                trim_log(Path(path).with_name(log), self.step)
 
     # --- one step ---------------------------------------------------------------------------------
     def train_step(self, batch: dict, diagnose: bool = False) -> dict[str, float]:
@@ -454,9 +483,10 @@ class Trainer:
                 "threads": torch.get_num_threads()} | self.run_info
         if self.dist.world_size > 1:
             info |= {"world_size": self.dist.world_size, "global_batch": self.cfg.batch * self.dist.world_size}
-        (self.out / "config.json").write_text(json.dumps(info, indent=2))
+        files.write_text(self.out / "config.json", json.dumps(info, indent=2))
         if not (self.out / "init.pt").exists():
-            torch.save(self.init_state, self.out / "init.pt")
+            with files.staged(self.out / "init.pt") as tmp:
+                torch.save(self.init_state, tmp)
 
     def log(self, record: dict) -> None:
         with open(self.out / "metrics.jsonl", "a") as f:

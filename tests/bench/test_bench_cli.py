@@ -12,7 +12,7 @@ from k3dn.cli import main
     (["--size", "100x100"], "multiples of 16"),
     (["--size", "big"], "--size"),
     (["--rows", "nope"], "--rows: unknown"),
-    (["--threads", "0"], "--threads must be positive"),
+    (["--threads", "0"], "--threads must be between 1 and"),
     (["--artifacts", "/nonexistent/k3dn"], "not a folder"),
     (["--weights", "/nonexistent/w.safetensors"], "no such file"),
 ])

@@ -51,7 +51,7 @@ def test_int8_graph_leaves_only_the_kernel_query_path_in_float(artifact) -> None
 def test_int8_artifact_runs_close_to_the_float_model(artifact) -> None:
     model, path = artifact
     reference = TorchRunner(model)
-    with open_runner(path) as runner:
+    with open_runner(path, verify=False) as runner:  # the recipe's bare output, written above without a sidecar
         for left, right in parity_pairs(*SIZE, seeds=(4,)):
             db = psnr(runner(left, right), reference(left, right))
             assert 30 < db < 100, f"PSNR vs float {db:.1f} dB"  # close, and really quantized

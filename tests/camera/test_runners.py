@@ -75,12 +75,14 @@ def test_tampered_corrupt_and_unknown_artifacts(onnx_artifact, tmp_path) -> None
     shutil.copy(sidecar_path(onnx_artifact), sidecar_path(tampered))
     with open(tampered, "ab") as f:
         f.write(b"\0")
-    with pytest.raises(ArtifactError, match="sha256 does not match"):
+    with pytest.raises(ArtifactError, match="changed or replaced after export"):
         open_runner(tampered)
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"this is not a model")
-    with pytest.raises(ArtifactError, match="cannot load it"):
+    with pytest.raises(ArtifactError, match="no sidecar.*unverified"):
         open_runner(corrupt)
+    with pytest.raises(ArtifactError, match="cannot load it"):
+        open_runner(corrupt, verify=False)
     bad_side = tmp_path / "bad_side.onnx"
     shutil.copy(onnx_artifact, bad_side)
     sidecar_path(bad_side).write_text(json.dumps({"input_size": [128, 128]}))

@@ -120,14 +120,14 @@ def test_exported_artifact_through_the_cli(tmp_path, weights, capsys) -> None:
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"garbage")
     assert main(["deblur", "--left", lp, "--right", rp, "--out", str(bad), "--model", str(corrupt)]) == 2
-    assert "cannot load it" in capsys.readouterr().err and not bad.exists()
+    assert "unverified" in capsys.readouterr().err and not bad.exists()
     tampered = tmp_path / cached.name
     shutil.copy(cached, tampered)
     shutil.copy(cached.with_name(cached.name + ".json"), tmp_path / (cached.name + ".json"))
     with open(tampered, "ab") as f:
         f.write(b"x")
     assert main(["deblur", "--left", lp, "--right", rp, "--out", str(bad), "--model", str(tampered)]) == 2
-    assert "does not match" in capsys.readouterr().err and not bad.exists()
+    assert "changed or replaced after export" in capsys.readouterr().err and not bad.exists()
 
 
 def test_tile_auto_fits_the_frame(tmp_path, weights, capsys) -> None:
@@ -168,7 +168,8 @@ def test_field_bad_inputs(tmp_path, weights, capsys) -> None:
     truncated.write_bytes((tmp_path / "l.png").read_bytes()[:400])
     fails(["--left", str(truncated), "--right", rp, "--out", str(out)], "truncated")
     before = (tmp_path / "l.png").read_bytes()
-    fails(["--left", lp, "--right", rp, "--out", lp], "is one of the inputs", target=tmp_path / "never")
+    fails(["--left", lp, "--right", rp, "--out", lp], "is also --left; that input would be overwritten",
+          target=tmp_path / "never")
     assert (tmp_path / "l.png").read_bytes() == before, "the left view must not be overwritten"
     gl = _write(tmp_path / "gl.png", left[..., 0])
     gr = _write(tmp_path / "gr.png", right[..., 0])
