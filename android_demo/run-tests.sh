@@ -104,7 +104,7 @@ root, size = pathlib.Path(sys.argv[1]), sys.argv[2]
 h = hashlib.sha256(f"{size} executorch {importlib.metadata.version('executorch')}".encode())
 model = ("model", "blocks", "config", "kernels", "psf", "srp", "disparity", "padding", "weights_io")
 for p in sorted([*(root / "k3dn" / "weights").glob("*.safetensors"), *(root / "export").rglob("*.py"),
-                 *(root / "k3dn" / f"{m}.py" for m in model)]):
+                 *(root / "k3dn" / "network" / f"{m}.py" for m in model)]):
     h.update(p.read_bytes())
 print(h.hexdigest()[:16])
 EOF
