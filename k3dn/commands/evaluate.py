@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="row the other models are compared with pair by pair (mean PSNR difference, 95%% "
                              "bootstrap interval, pairs won); default: the first --model. Every model is also "
                              "compared with Input")
+    parser.add_argument("--pair", action="append", default=[], metavar="A:B",
+                        help="also compare row A with row B pair by pair (repeatable), e.g. one treatment against "
+                             "its own control per training seed")
     parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
                         help="also score each model with a part switched off at inference (repeatable): 'query' "
                              "a = 1/N, 'kernels' identity inverse kernels, 'srp' SRP bypassed "
@@ -89,10 +92,12 @@ def parse_models(specs: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
-def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[str, str] | None = None) -> dict:
+def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[str, str] | None = None,
+                  pairs: list[tuple[str, str]] | None = None) -> dict:
     """PSNR differences, pair by pair, from each row's per-pair PSNRs: every model against Input, every
-    other model against `reference` (when it is a model), and each ablated row against the model it
-    ablates (`parents`: row -> model row). Keys read 'A − B', values are `k3dn.evaluation.paired.PairedDifference`."""
+    other model against `reference` (when it is a model), each ablated row against the model it
+    ablates (`parents`: row -> model row), and each (A, B) of `pairs`. Keys read 'A − B', values are
+    `k3dn.evaluation.paired.PairedDifference`."""
     from ..evaluation.paired import paired_difference
 
     parents = parents or {}
@@ -103,7 +108,20 @@ def paired_report(psnr: dict[str, list[float]], reference: str, parents: dict[st
         for base in dict.fromkeys(("Input", reference, parents.get(name, reference))):
             if base != name:
                 out[f"{name} − {base}"] = paired_difference(psnr[name], psnr[base])
+    for a, b in pairs or []:
+        out[f"{a} − {b}"] = paired_difference(psnr[a], psnr[b])
     return out
+
+
+def parse_pairs(specs: list[str], rows: list[str]) -> list[tuple[str, str]]:
+    """--pair A:B values as (A, B), both rows of the table and distinct; else UserError."""
+    pairs = []
+    for spec in specs:
+        a, sep, b = spec.partition(":")
+        if not sep or a not in rows or b not in rows or a == b:
+            raise UserError(f"--pair {spec!r}: expected A:B, two different rows of the table ({rows})")
+        pairs.append((a, b))
+    return pairs
 
 
 def _load_for_eval(path: str | None, device: str):
@@ -135,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     rows = ["Input"] + ([DPDNET_ROW] if args.data == "real-dp" else []) + names
     if reference not in rows:
         raise UserError(f"--reference {reference!r} is not a row of the table; choose one of {rows}")
+    pairs = parse_pairs(args.pair, rows)
     loaded = [(name, _load_for_eval(path, args.device)) for name, path in models]
     items = load_items(args.data, args.split, args.n, args.size, args.render, args.real_dp_root,
                        mild=args.slice == "mild")
@@ -156,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             parents[row] = name
     results = {name: mean_metrics(rows) for name, rows in per_pair.items()}
     psnr = {name: [r["psnr"] for r in rows] for name, rows in per_pair.items()}
-    paired = paired_report(psnr, reference, parents)
+    paired = paired_report(psnr, reference, parents, pairs)
     blur_space = "linear light" if args.render == "linear" else "sRGB values"
     mild = "; mild slice: blur radius <= 1.5 px, half the scenes soft themselves" if args.slice == "mild" else ""
     source = f"{args.data} (blur applied in {blur_space}{mild})" if args.data == "synthetic" else args.data

@@ -30,12 +30,13 @@ def test_eval_compares_models_pair_by_pair(tmp_path, capsys) -> None:
     weights = save_weights(k3dn.create("tiny", **SMALL), tmp_path / "w.safetensors")
     out_json = tmp_path / "r.json"
     argv = ["eval", "--n", "3", "--size", "64", "--model", f"A={weights}", "--model", f"B={weights}"]
-    assert main(argv + ["--json", str(out_json)]) == 0
+    assert main(argv + ["--pair", "A:B", "--json", str(out_json)]) == 0
     printed = capsys.readouterr().out
     assert "bootstrap interval over 3 pairs" in printed and "B − A" in printed and "A − Input" in printed
     report = json.loads(out_json.read_text())
     same = report["paired_psnr"]["B − A"]  # the same weights: every difference is exactly 0
     assert (same["mean"], same["low"], same["high"], same["wins"], same["n"]) == (0.0, 0.0, 0.0, 0, 3)
+    assert report["paired_psnr"]["A − B"]["n"] == 3  # the --pair comparison, beside the reference's
     assert len(report["per_pair_psnr"]["A"]) == 3
     mean = sum(report["per_pair_psnr"]["A"]) / 3
     assert abs(mean - report["results"]["A"]["psnr"]) < 1e-9
@@ -47,6 +48,8 @@ def test_eval_refuses_an_unknown_reference_and_duplicate_names(tmp_path, capsys)
     assert "--reference 'U-Net'" in capsys.readouterr().err
     assert main(["eval", "--model", f"A={w}", "--model", f"A={w}"]) == 2
     assert "distinct" in capsys.readouterr().err
+    assert main(["eval", "--model", f"A={w}", "--pair", "A:Z"]) == 2  # refused before any weights are read
+    assert "--pair 'A:Z'" in capsys.readouterr().err
 
 
 def test_eval_on_the_srgb_render_scores_a_different_input(tmp_path) -> None:
