@@ -177,6 +177,22 @@ class LoweredK3DN(nn.Module):
             self.forward_kernels = (
                 _const_conv(forward_kernels.unsqueeze(1), groups=c.feat_channels) if with_reblur else None
             )
+        self.select_inverse = nn.ModuleList()
+        self.select_out = self.select_head = None
+        self.select_uniform = self.select_image = False
+        if model.select is not None:
+            if c.select_mode == "oracle":
+                raise ValueError("a model whose blur-size selection reads the true radius (select_mode 'oracle', a "
+                                 "design study) cannot be lowered: no deployed input carries the radius")
+            with torch.no_grad():
+                # Eq. 7 (soft): one constant depthwise conv per hypothesis, the same kernel in every channel.
+                skip = model.select.channels
+                for k in model.select.kernels.inverse_kernels().float():
+                    self.select_inverse.append(_const_conv(k.expand(skip, 1, *k.shape).contiguous(), groups=skip))
+            self.select_image = c.select_scale == 1
+            self.select_out = nn.Identity() if model.select.out is None else _frozen(model.select.out)
+            self.select_uniform = c.select_mode == "uniform"
+            self.select_head = None if self.select_uniform else fold_batchnorm(_frozen(model.select_head))
         self.encoder = fold_batchnorm(_frozen(model.encoder))
         self.disparity = fold_batchnorm(_frozen(model.disparity))
         self.srp = fold_batchnorm(_frozen(model.srp))
@@ -189,15 +205,35 @@ class LoweredK3DN(nn.Module):
     def gain(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """The reblur gain at the resolution of F_B, a from Eq. 8 (psf.PSFBlock.reblur): N a, clipped
         to min_gain for psf_gain="divide"."""
-        a = softmax_channels(self.w_v(self.w_r(self.disparity(left, right))))
+        return self._gain(self.disparity(left, right))
+
+    def _gain(self, r: torch.Tensor) -> torch.Tensor:
+        a = softmax_channels(self.w_v(self.w_r(r)))
         a = nearest_upsample(a, self.config.disp_block)
         g = a * self.num_kernels
         return g.clamp(min=self.min_gain) if self.divide else g
 
+    def _select(self, skip: torch.Tensor, quarter: torch.Tensor) -> torch.Tensor:
+        """selection.BlurSizeSelect with constant kernels: F + W_o(sum_m a_m (F (*) kinv_m) - F)."""
+        m = len(self.select_inverse)
+        weights = None if self.select_uniform else self.select_head(quarter)
+        if weights is not None and self.select_image:
+            weights = nearest_upsample(weights, 4)
+        acc = -skip
+        for i, conv in enumerate(self.select_inverse):
+            acc = acc + conv(skip) * (1.0 / m if weights is None else weights[:, i:i + 1])
+        return skip + self.select_out(acc)
+
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        feats, skips = self.encoder(left, right)
+        r, quarter = self.disparity.with_quarter(left, right)
+        if self.select_image:
+            feats, skips = self.encoder(left, right, self._select((left + right) * 0.5, quarter))
+        else:
+            feats, skips = self.encoder(left, right)
+        if self.select_out is not None and not self.select_image:
+            skips = [skips[0], skips[1], self._select(skips[2], quarter)]
         filtered = self.inverse(self.mix(feats))
-        g = self.gain(left, right)
+        g = self._gain(r)
         deblurred = self.unmix(filtered / g if self.divide else filtered * g)
         sharp = self.decoder(self.srp(feats, deblurred), skips, (left + right) * 0.5)
         return sharp.clamp(0.0, 1.0)

@@ -141,6 +141,7 @@ def _load_for_eval(path: str | None, device: str):
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.scoring import format_table, mean_metrics, score_pairs
+    from ..evaluation.selection import format_bins, score_with_radius, selection_report
     from ..network.ablate import ABLATIONS, AblatedRunner
 
     if args.json:  # before the evaluation, not after it
@@ -162,6 +163,12 @@ def run(args: argparse.Namespace) -> int:
         per_pair[DPDNET_ROW] = score_pairs(None, items, desc="DPDNet", key="dpdnet")
     parents: dict[str, str] = {}
     for name, model in loaded:
+        if getattr(getattr(model, "config", None), "select_mode", "learned") == "oracle":
+            if not items or "radius" not in items[0]:
+                raise UserError(f"--model {name}: its blur-size selection reads the true radius (a design study); "
+                                "score it on simulated pairs only")
+            per_pair[name] = score_with_radius(model, items, args.device)
+            continue
         per_pair[name] = score_pairs(model, items, device=args.device, desc=name)
         for part in dict.fromkeys(args.ablate):
             row = f"{name}, {ABLATIONS[part]}"
@@ -184,13 +191,23 @@ def run(args: argparse.Namespace) -> int:
                   "or choose a checkpoint on it alone")
     print(f"\n{len(items)} pairs from {source}\n")
     print(format_table(results))
+    bins = format_bins(results)
+    if bins:
+        print("\nPSNR (dB) by true blur radius |c| (pixels of each bin, mean over the pairs that have any):\n")
+        print(bins)
+    selection = {name: selection_report(getattr(model, "model", model), items, args.device) for name, model in loaded}
+    selection = {name: rep for name, rep in selection.items() if rep}
+    for name, rep in selection.items():
+        print(f"\n{name}: blur-size selection entropy {rep['entropy']:.3f} of uniform, argmax agrees with the true "
+              f"radius on {rep['argmax_agreement']:.1%} of 1/4-res pixels (chance {rep['chance']:.1%}), mean weight "
+              f"on the true hypothesis {rep['weight_on_true']:.3f} ({rep['pairs']} pairs)")
     print(f"\nPSNR differences, pair by pair (mean, 95% bootstrap interval over {len(items)} pairs; it does not "
           "cover run-to-run spread of training):")
     width = max(len(k) for k in paired)
     for key, diff in paired.items():
         print(f"  {key:<{width}}  {diff.describe()}")
     if args.json:
-        report = {"data": source, "n": len(items), "results": results,
+        report = {"data": source, "n": len(items), "results": results, "selection": selection,
                   "paired_psnr": {k: d.as_dict() for k, d in paired.items()},
                   "per_pair_psnr": psnr}
         files.write_text(args.json, json.dumps(report, indent=2), last=True)

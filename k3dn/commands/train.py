@@ -71,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the DPDD split to train on (never test: it is the benchmark)")
     parser.add_argument("--dpdd-flip", action=argparse.BooleanOptionalAction, default=True,
                         help="mirror half of the DPDD crops, swapping the left and right views (keeps the DP sign)")
+    parser.add_argument("--select-loss-weight", type=float, default=d.select_loss_weight,
+                        help="weight of the blur-size selection's auxiliary loss on the simulator's blur radius "
+                             "(0: off; needs a model with --set select_radii=...)")
+    parser.add_argument("--select-lr-mult", type=float, default=d.select_lr_mult,
+                        help="learning-rate factor of the parameters a blur-size selection block adds (they start at 0 "
+                             "in a trained network)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="model config override, e.g. --set num_kernels=64 --set feat_channels=64")
     parser.add_argument("--ablate", action="append", default=[], choices=["query", "kernels", "srp"],
@@ -243,7 +249,8 @@ def run(args: argparse.Namespace) -> int:
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
                       soft_mild=args.soft_mild, calibrated_prob=args.calibrated_prob,
                       calibrated_families=families, degrade_prob=args.degrade_prob,
-                      ablate=list(dict.fromkeys(args.ablate)))
+                      ablate=list(dict.fromkeys(args.ablate)),
+                      select_loss_weight=args.select_loss_weight, select_lr_mult=args.select_lr_mult)
     if cfg.ablate and cfg.arch != "k3dn":
         raise UserError(f"--ablate {', '.join(cfg.ablate)} switches off K3DN parts; the U-Net has none")
     ckpt = Path(args.out) / "last.pt"

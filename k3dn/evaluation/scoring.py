@@ -18,6 +18,7 @@ from tqdm import tqdm
 from ..camera import Deblurrer
 from ..camera.runners import Runner, TorchRunner
 from .metrics import all_metrics
+from .selection import blur_bin_psnr
 
 METRIC_COLUMNS = [("psnr", "PSNR↑", 1.0, "{:.2f}"), ("ssim", "SSIM↑", 1.0, "{:.3f}"),
                   ("rmse_rel", "RMSE_rel(1e-2)↓", 1e2, "{:.2f}"), ("mae", "MAE(1e-1)↓", 1e1, "{:.3f}"),
@@ -44,7 +45,10 @@ def score_pairs(runner: Runner | nn.Module | None, items: Iterable[dict], device
             pred = deblur(item["left"], item["right"])
         top = item.get("score_top", 0)
         mask = item.get("in_focus")
-        rows.append(all_metrics(pred[top:], item["sharp"][top:], None if mask is None else mask[top:]))
+        row = all_metrics(pred[top:], item["sharp"][top:], None if mask is None else mask[top:])
+        if "radius" in item:  # simulated pairs: PSNR per blur-size bin too
+            row |= blur_bin_psnr(pred[top:], item["sharp"][top:], item["radius"][top:])
+        rows.append(row)
     return rows
 
 

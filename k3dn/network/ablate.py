@@ -5,7 +5,8 @@ the block, without retraining and without touching the normal forward (it swaps 
 adds forward hooks, and removes them on exit, so the unablated model is bit-identical afterwards):
 
 - "query":   constant kernel weights a = 1/N (Eq. 8 replaced by a uniform softmax), so the PSF gain
-             g(a) = N a = 1 everywhere: no disparity-aware selection.
+             g(a) = N a = 1 everywhere, and uniform blur-size weights 1/M in the selection block
+             (selection.py): no disparity-aware selection.
 - "kernels": identity inverse kernels (a unit impulse per channel in Eq. 10), so the PSF block applies
              only W^T diag(1/g(a)) W: no PSF inversion, the queried gains kept.
 - "srp":     the SRP block (Eq. 11-16) bypassed: the decoder gets the PSF block's deblurred features
@@ -42,11 +43,14 @@ def _constant_query(model: nn.Module) -> Iterator[None]:
     def uniform(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
         return torch.full_like(output, 1.0 / output.shape[1])
 
-    handle = model.query.register_forward_hook(uniform)
+    handles = [model.query.register_forward_hook(uniform)]
+    if getattr(model, "select_head", None) is not None:
+        handles.append(model.select_head.register_forward_hook(uniform))
     try:
         yield
     finally:
-        handle.remove()
+        for handle in handles:
+            handle.remove()
 
 
 @contextmanager

@@ -11,17 +11,29 @@ from .blocks import conv3x3, res_stack
 class Encoder(nn.Module):
     """Strided convs + residual blocks: full, 1/2, 1/4 maps kept as skips; F_B at 1/8."""
 
-    def __init__(self, widths: tuple[int, int, int], feat_channels: int, blocks: tuple[int, int, int, int]) -> None:
+    def __init__(self, widths: tuple[int, int, int], feat_channels: int, blocks: tuple[int, int, int, int],
+                 extra_inputs: int = 0) -> None:
         super().__init__()
         w0, w1, w2 = widths
         act = nn.LeakyReLU(0.1)
         self.level0 = nn.Sequential(conv3x3(6, w0), act, res_stack(w0, blocks[0]))
+        # More input channels (the image-space blur-size selection's output) enter through their own conv, added to
+        # the views' first conv: the same function as widening it, and it starts at 0 so the encoder starts as before.
+        self.extra_in: nn.Conv2d | None = None
+        if extra_inputs:
+            self.extra_in = nn.Conv2d(extra_inputs, w0, 3, padding=1, bias=False)
+            nn.init.zeros_(self.extra_in.weight)
         self.level1 = nn.Sequential(conv3x3(w0, w1, stride=2), act, res_stack(w1, blocks[1]))
         self.level2 = nn.Sequential(conv3x3(w1, w2, stride=2), act, res_stack(w2, blocks[2]))
         self.level3 = nn.Sequential(conv3x3(w2, feat_channels, stride=2), act, res_stack(feat_channels, blocks[3]))
 
-    def forward(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        e0 = self.level0(torch.cat([left, right], dim=1))
+    def forward(self, left: torch.Tensor, right: torch.Tensor,
+                extra: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """`extra`: more input channels after the two views (the image-space blur-size selection's output)."""
+        x = self.level0[0](torch.cat([left, right], dim=1))
+        if self.extra_in is not None and extra is not None:
+            x = x + self.extra_in(extra)
+        e0 = self.level0[1:](x)
         e1 = self.level1(e0)
         e2 = self.level2(e1)
         return self.level3(e2), [e0, e1, e2]

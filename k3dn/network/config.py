@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 
 PAPER_FIGURES: dict[str, dict[str, float]] = {
     # Table 1 of the paper: parameters (M) and "flops" (G, multiply-accumulates at 1120x1680).
@@ -13,6 +13,7 @@ PAPER_FIGURES: dict[str, dict[str, float]] = {
 
 
 PSF_GAINS = ("multiply", "divide")  # K3DNConfig.psf_gain, see psf.py
+SELECT_MODES = ("learned", "oracle", "uniform")  # K3DNConfig.select_mode, see selection.py
 
 # Largest values a config read from a file may ask for: twice the Large variant's and beyond anything trained here.
 # A weights file's config is checked against these before any model is built, so a tiny file cannot make the
@@ -50,6 +51,14 @@ class K3DNConfig:
         psf_gain: how the kernel query's weights enter the deblur (psf.py): "multiply" (N a, the
             default) or "divide" (1 / clip(N a, min_gain), the first shipped weights; files without
             this field load as "divide").
+        select_radii: full-resolution blur radii (px) of the per-pixel blur-size hypotheses of
+            selection.py (Eq. 7 with soft layers, at 1/4 resolution); () = no selection block.
+        select_kernel_size: P of the selection block's inverse kernels (odd).
+        select_hidden: channels of the selection head.
+        select_mode: where the selection weights come from: "learned" (the head; what ships), "oracle"
+            (the simulator's true blur radius; design studies) or "uniform" (1/M; the ablation).
+        select_scale: where the selection works: 4 = on the encoder's 1/4-resolution skip, 1 = on the input
+            image B at full resolution, its output fed to the encoder as 3 more input channels.
     """
 
     name: str = "tiny"
@@ -68,6 +77,11 @@ class K3DNConfig:
     min_gain: float = 0.125
     min_spectrum: float = 0.05
     psf_gain: str = "multiply"
+    select_radii: tuple[float, ...] = ()
+    select_kernel_size: int = 9
+    select_hidden: int = 32
+    select_mode: str = "learned"
+    select_scale: int = 4
 
     def __post_init__(self) -> None:
         if self.num_kernels != self.feat_channels:
@@ -78,6 +92,24 @@ class K3DNConfig:
             raise ValueError(f"psf_gain must be one of {PSF_GAINS}, got {self.psf_gain!r}")
         if self.disp_block < 1:
             raise ValueError("disp_block must be >= 1")
+        if self.select_radii and (len(self.select_radii) < 2 or list(self.select_radii) != sorted(self.select_radii)
+                                  or self.select_radii[0] < 0):
+            raise ValueError(f"select_radii must be >= 2 increasing radii >= 0, got {self.select_radii}")
+        if self.select_kernel_size % 2 != 1:
+            raise ValueError("select_kernel_size must be odd")
+        if self.select_scale not in (1, 4):
+            raise ValueError(f"select_scale must be 1 (image) or 4 (1/4-resolution features), got {self.select_scale}")
+        if self.select_mode not in SELECT_MODES:
+            raise ValueError(f"select_mode must be one of {SELECT_MODES}, got {self.select_mode!r}")
+
+    def identity(self) -> dict:
+        """The fields that define the function, as a dict: the selection block's settings only when the block
+        exists, so the hash of a model without it (weights_io.state_sha256) is what it was before they existed."""
+        out = asdict(self)
+        if not self.select_radii:
+            for key in ("select_radii", "select_kernel_size", "select_hidden", "select_mode", "select_scale"):
+                out.pop(key)
+        return out
 
     @property
     def stride(self) -> int:

@@ -42,8 +42,18 @@ class DisparityEstimator(nn.Module):
         costs = [channel_sum(fl * v) * self.scale for v in views]
         return torch.cat(costs, dim=1)
 
+    @property
+    def quarter_channels(self) -> int:
+        """Channels of `with_quarter`'s 1/4-resolution map: left-view features + the 2D+1 costs."""
+        return self.head[0].in_channels
+
+    def with_quarter(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R, Q): R as `forward`; Q = cat(left features, signed cost volume) at 1/4 resolution, the input of
+        the blur-size selection head (selection.py)."""
+        fl, fr = self.extract(left), self.extract(right)
+        quarter = torch.cat([fl, self.cost_volume(fl, fr)], dim=1)
+        return block_mean(self.head(quarter), self.block), quarter
+
     def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """left/right: B x 3 x H x W -> R: B x C_d x H/(8 block) x W/(8 block)."""
-        fl, fr = self.extract(left), self.extract(right)
-        r = self.head(torch.cat([fl, self.cost_volume(fl, fr)], dim=1))
-        return block_mean(r, self.block)
+        return self.with_quarter(left, right)[0]

@@ -12,6 +12,7 @@ from .disparity import DisparityEstimator
 from .kernels import KernelQuery, KernelSet
 from .padding import crop, pad_to_stride
 from .psf import PSFBlock
+from .selection import BlurSizeSelect, SelectionHead, oracle_weights, uniform_weights
 from .srp import SRPBlock
 
 
@@ -67,13 +68,21 @@ class K3DN(PairRestorer):
         super().__init__()
         self.config = config
         c = config
-        self.encoder = Encoder(c.widths, c.feat_channels, c.enc_blocks)
+        image_select = bool(c.select_radii) and c.select_scale == 1
+        self.encoder = Encoder(c.widths, c.feat_channels, c.enc_blocks, extra_inputs=3 if image_select else 0)
         self.disparity = DisparityEstimator(c.disp_features, c.disp_channels, c.max_disparity, c.disp_block)
         self.kernels = KernelSet(c.num_kernels, c.kernel_size, c.min_spectrum)
         self.query = KernelQuery(c.num_kernels, c.kernel_size, c.disp_channels)
         self.psf = PSFBlock(c.feat_channels, c.min_gain, c.psf_gain)
         self.srp = SRPBlock(c.feat_channels, c.window, c.ffn_expand)
         self.decoder = Decoder(c.widths, c.feat_channels, c.dec_blocks)
+        self.select: BlurSizeSelect | None = None
+        self.select_head: SelectionHead | None = None
+        if c.select_radii:
+            channels = 3 if image_select else c.widths[2]
+            self.select = BlurSizeSelect(channels, c.select_radii, c.select_kernel_size, c.min_spectrum,
+                                         scale=c.select_scale, mix_out=not image_select)
+            self.select_head = SelectionHead(self.disparity.quarter_channels, c.select_hidden, len(c.select_radii))
 
     def input_spec(self) -> dict:
         """The I/O contract every runner (torch, ONNX, ExecuTorch, LiteRT, CoreML) follows."""
@@ -91,15 +100,45 @@ class K3DN(PairRestorer):
     # --- the pieces shared by the deblur and reblur paths -------------------------------------
     def kernel_weights(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """a (Eq. 8), nearest-upsampled from the disparity grid to F_B: B x N x H/8 x W/8."""
-        a = self.query(self.disparity(left, right), self.kernels.forward_kernels())
+        return self._query(self.disparity(left, right))
+
+    def _query(self, r: torch.Tensor) -> torch.Tensor:
+        a = self.query(r, self.kernels.forward_kernels())
         return nearest_upsample(a, self.config.disp_block)
 
-    def _deblur(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feats, skips = self.encoder(left, right)
-        a = self.kernel_weights(left, right)
+    def selection_weights(self, quarter: torch.Tensor, radius: torch.Tensor | None = None) -> torch.Tensor:
+        """a_m(x) of selection.py at 1/4 resolution, from config.select_mode: the head ("learned"), the true
+        blur radius ("oracle": `radius`, B x 1 x H x W px, required) or 1/M ("uniform")."""
+        mode = self.config.select_mode
+        if mode == "learned":
+            return self.select_head(quarter)
+        if mode == "uniform":
+            return uniform_weights(quarter, self.select.num_hypotheses)
+        if radius is None:
+            raise ValueError("select_mode 'oracle' needs the true blur radius (simulated pairs only)")
+        return oracle_weights(radius, self.config.select_radii, scale=self.config.select_scale).to(quarter.dtype)
+
+    def _deblur_parts(self, left: torch.Tensor, right: torch.Tensor,
+                      radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        r, quarter = self.disparity.with_quarter(left, right)
+        a = self._query(r)
+        select = None
+        if self.select is not None and self.config.select_scale == 1:
+            select = self.selection_weights(quarter, radius)
+            full = select if select.shape[-1] == left.shape[-1] else nearest_upsample(select, 4)
+            feats, skips = self.encoder(left, right, self.select((left + right) / 2, full))
+        else:
+            feats, skips = self.encoder(left, right)
+        if self.select is not None and self.config.select_scale == 4:
+            select = self.selection_weights(quarter, radius)
+            skips = [skips[0], skips[1], self.select(skips[2], select)]
         deblurred = self.psf.deblur(feats, self.kernels.inverse_kernels(), a)
         sharp = self.decoder(self.srp(feats, deblurred), skips, (left + right) / 2)
-        return sharp, a
+        return {"sharp": sharp, "a": a, "select": select}
+
+    def _deblur(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = self._deblur_parts(left, right)
+        return parts["sharp"], parts["a"]
 
     def _reblur(self, sharp: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """Fig. 5 / Eq. 17: encode I as both views, blur its features with the same kernels and
@@ -108,15 +147,24 @@ class K3DN(PairRestorer):
         blurred = self.psf.reblur(feats, self.kernels.forward_kernels(), a)
         return self.decoder(self.srp(feats, blurred), skips, sharp)
 
+    def train_outputs(self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None,
+                      radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        """Training pass (Eq. 18), unclamped: {"restored": I^, "reblurred": B^ or None (sharp=None skips the
+        reblur branch), "select": the per-pixel blur-size weights (B x M x H/4 x W/4) or None}. `radius`: the
+        simulator's signed blur radius (B x 1 x H x W), needed by select_mode "oracle" only."""
+        self._check_patch(left)
+        parts = self._deblur_parts(left, right, radius)
+        reblurred = None if sharp is None else self._reblur(sharp, parts["a"])
+        return {"restored": parts["sharp"], "reblurred": reblurred, "select": parts["select"]}
+
     def deblur_and_reblur(
         self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Training pass (Eq. 18): (I^, B^) unclamped. All inputs N x 3 x H x W, H and W multiples
         of the network stride (training patches). sharp=None skips the reblur branch (B^ = None): a step
         without L_reb costs one pass instead of two."""
-        self._check_patch(left)
-        restored, a = self._deblur(left, right)
-        return restored, None if sharp is None else self._reblur(sharp, a)
+        out = self.train_outputs(left, right, sharp)
+        return out["restored"], out["reblurred"]
 
     def extra_repr(self) -> str:
         return f"variant={self.config.name}"

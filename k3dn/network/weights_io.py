@@ -198,7 +198,8 @@ def state_sha256(model: torch.nn.Module) -> str:
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     config = getattr(model, "config", None)
     if config is not None:
-        h.update(json.dumps(asdict(config), sort_keys=True).encode())
+        fields = config.identity() if hasattr(config, "identity") else asdict(config)
+        h.update(json.dumps(fields, sort_keys=True).encode())
     return h.hexdigest()
 
 

@@ -106,6 +106,16 @@ def query_stats(model: nn.Module, left: torch.Tensor, right: torch.Tensor) -> di
             "gain_clipped": float((na < model.psf.min_gain).float().mean()) if model.psf.mode == "divide" else 0.0}
 
 
+@torch.no_grad()
+def selection_stats(model: nn.Module, batch: dict) -> dict[str, float]:
+    """The blur-size selection's weights on a simulated batch against its true radius (network/selection.py)."""
+    from ..network.selection import agreement
+
+    quarter = model.disparity.with_quarter(batch["left"], batch["right"])[1]
+    radius = batch["radius"].to(quarter.device)
+    return agreement(model.selection_weights(quarter, radius), radius, model.config.select_radii)
+
+
 def snapshot(model: nn.Module, init: dict[str, torch.Tensor] | None, batch: dict | None = None) -> dict:
     """All diagnostics of `model` now (call after backward and before the optimizer step for gradients)."""
     rec: dict = {"modules": grad_stats(model)}
@@ -122,6 +132,8 @@ def snapshot(model: nn.Module, init: dict[str, torch.Tensor] | None, batch: dict
             was = model.training
             model.eval()
             rec["query"] = query_stats(model, batch["left"], batch["right"])
+            if getattr(model, "select", None) is not None and "radius" in batch:
+                rec["selection"] = selection_stats(model, batch)
             model.train(was)
     return rec
 
@@ -134,7 +146,7 @@ def format_report(rec: dict, title: str = "") -> str:
         move = f"{row['move']:.4f}" if "move" in row else "-"
         lines.append(f"| {m} | {row.get('grad_norm', float('nan')):.3e} | {row.get('zero_grad', 0)}/"
                      f"{row.get('params', 0)} | {move} |")
-    for section in ("kernels", "query"):
+    for section in ("kernels", "query", "selection"):
         if section in rec:
             lines.append(f"\n{section}: " + ", ".join(f"{k} {v:.4g}" for k, v in rec[section].items()))
     return "\n".join(lines)

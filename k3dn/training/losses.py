@@ -38,3 +38,13 @@ def k3dn_loss(
         reblur = charbonnier(reblurred, blurry)
         total = total + reblur_weight * reblur
     return {"loss": total, "deblur": deblur.detach(), "reblur": reblur.detach()}
+
+
+def selection_loss(select: torch.Tensor, radius: torch.Tensor, radii: tuple[float, ...]) -> torch.Tensor:
+    """Auxiliary loss of the blur-size selection (selection.py): cross-entropy of the predicted weights
+    (B x M x h x w, softmax over M) against the hat weights of the simulator's true blur radius
+    (B x 1 x H x W), i.e. KL(oracle || predicted) up to the oracle's own entropy. Not in the paper."""
+    from ..network.selection import oracle_weights
+
+    target = oracle_weights(radius, radii, scale=radius.shape[-1] // select.shape[-1])
+    return -(target * torch.log(select.clamp(min=1e-6))).sum(dim=1).mean()

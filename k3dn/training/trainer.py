@@ -47,7 +47,7 @@ from ..network.config import K3DNConfig
 from ..network.model import K3DN, PairRestorer
 from ..network.weights_io import save_weights
 from .distributed import DistInfo, StepItems, resolve_device
-from .losses import k3dn_loss
+from .losses import k3dn_loss, selection_loss
 
 
 @dataclass
@@ -85,6 +85,8 @@ class TrainConfig:
     calibrated_families: list = field(default_factory=lambda: ["calibrated_dslr", "calibrated_phone"])
     degrade_prob: float = 0.0  # fraction of pairs whose views go through 8-bit / GIF palette / JPEG (opt-in)
     ablate: list = field(default_factory=list)  # parts trained switched off (k3dn.network.ablate keys): studies only
+    select_loss_weight: float = 0.0  # weight of the blur-size selection's auxiliary loss (losses.selection_loss)
+    select_lr_mult: float = 1.0  # learning-rate factor of the parameters the selection block adds (NEW_WITH_SELECTION)
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -154,21 +156,46 @@ def _worker_init(_: int) -> None:
 KERNEL_SET_EPS = 1e-12  # AdamW eps of the kernel set's parameters, see param_groups
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+def param_groups(model: torch.nn.Module, weight_decay: float, new_lr: float | None = None) -> list[dict]:
     """AdamW groups: the kernel set (model.kernels: log-magnitude and phase of F(K), Eq. 2) apart.
 
     Its gradients are small per entry (~2e-9 early in training: each of the N x P x P spectrum entries
     moves the output a little), below AdamW's default eps of 1e-8, where Adam's step shrinks to
     lr * g / eps and the set cannot move. With eps 1e-12 a consistent gradient gets the full
     lr step. No weight decay there: decaying a log-spectrum towards 0 pulls it to an arbitrary kernel.
+    The selection block's kernel set (select.kernels) is a kernel set too. With `new_lr`, the parameters a
+    selection block adds (NEW_WITH_SELECTION) train at that learning rate: they start at 0 in a trained network.
     """
-    kernel = [p for n, p in model.named_parameters() if n.startswith("kernels.")]
-    ids = {id(p) for p in kernel}
-    rest = [p for p in model.parameters() if id(p) not in ids]
-    groups = [{"params": rest, "weight_decay": weight_decay}]
-    if kernel:
-        groups.append({"params": kernel, "weight_decay": 0.0, "eps": KERNEL_SET_EPS})
+    def is_kernel(name: str) -> bool:
+        return name.startswith(("kernels.", "select.kernels."))
+
+    def is_new(name: str) -> bool:
+        return new_lr is not None and name.startswith(NEW_WITH_SELECTION)
+
+    named = list(model.named_parameters())
+    groups = []
+    for kernel in (False, True):
+        for new in (False, True):
+            params = [p for n, p in named if is_kernel(n) == kernel and is_new(n) == new]
+            if not params:
+                continue
+            group = {"params": params, "weight_decay": 0.0 if kernel else weight_decay}
+            if kernel:
+                group["eps"] = KERNEL_SET_EPS
+            if new:
+                group["lr"] = new_lr
+            groups.append(group)
     return groups
+
+
+NEW_WITH_SELECTION = ("select.", "select_head.", "encoder.extra_in.")  # parameters a selection block adds
+
+
+def _adds_selection(source: torch.nn.Module, model: torch.nn.Module) -> bool:
+    """--init from a file without the blur-size selection block into a model with one: the block starts as
+    the identity (selection.py), so the file's function is kept and only the block's parameters are new."""
+    return isinstance(source, K3DN) and isinstance(model, K3DN) and not source.config.select_radii \
+        and bool(model.config.select_radii)
 
 
 class _TrainPass(torch.nn.Module):
@@ -179,9 +206,18 @@ class _TrainPass(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, left: torch.Tensor, right: torch.Tensor,
-                sharp: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.model.deblur_and_reblur(left, right, sharp)
+    def forward(self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None,
+                radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+        return train_outputs(self.model, left, right, sharp, radius)
+
+
+def train_outputs(model: PairRestorer, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None,
+                  radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
+    """K3DN.train_outputs, or the same dict from a model that has only deblur_and_reblur (the U-Net)."""
+    if isinstance(model, K3DN):
+        return model.train_outputs(left, right, sharp, radius)
+    restored, reblurred = model.deblur_and_reblur(left, right, sharp)
+    return {"restored": restored, "reblurred": reblurred, "select": None}
 
 
 def trim_log(path: Path, step: int) -> None:
@@ -232,7 +268,8 @@ class Trainer:
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         if cfg.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr)
+        new_lr = cfg.lr * cfg.select_lr_mult if cfg.select_lr_mult != 1.0 else None
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay, new_lr), lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
         self.dataset = dataset
         self.eval_set = eval_set or []
@@ -278,11 +315,19 @@ class Trainer:
             from ..network.convert import to_multiply_gain
             batch = fixed_batch(self.cfg.seed)  # simulated training pairs, never the validation set
             source = to_multiply_gain(source, batch["left"], batch["right"])
+        state = source.state_dict()
         try:
-            self.model.load_state_dict(source.state_dict(), strict=True)
+            self.model.load_state_dict(state, strict=not _adds_selection(source, self.model))
         except RuntimeError as exc:
             raise WeightsError(f"weights file {weights} does not match the model being trained: "
                                f"{str(exc).splitlines()[0]}") from exc
+        if _adds_selection(source, self.model):
+            missing = set(self.model.state_dict()) - set(source.state_dict())
+            extra = set(source.state_dict()) - set(self.model.state_dict())
+            outside = sorted(k for k in missing if not k.startswith(NEW_WITH_SELECTION))
+            if outside or extra:
+                raise WeightsError(f"weights file {weights} does not match the model being trained beyond the "
+                                   f"added selection block: missing {outside[:3]}, unexpected {sorted(extra)[:3]}")
         self.model.train()
         self.init_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -324,18 +369,26 @@ class Trainer:
         cfg = self.cfg
         left, right, sharp, blurry = (batch[k].to(self.device).contiguous(memory_format=self.memory_format)
                                       for k in ("left", "right", "sharp", "blurry"))
+        radius = batch["radius"].to(self.device) if "radius" in batch else None
         reblur = cfg.reblur_weight > 0 and self.step % cfg.reblur_every == 0
         with self.autocast():
-            restored, reblurred = self.train_pass()(left, right, sharp if reblur else None)
-        restored = restored.float()
-        reblurred = None if reblurred is None else reblurred.float()
+            out = self.train_pass()(left, right, sharp if reblur else None, radius)
+        restored = out["restored"].float()
+        reblurred = None if out["reblurred"] is None else out["reblurred"].float()
         losses = k3dn_loss(restored, sharp, reblurred, blurry, cfg.reblur_weight, cfg.freq_weight)
+        if cfg.select_loss_weight > 0 and out["select"] is not None:
+            if radius is None:
+                raise ValueError("select_loss_weight > 0 needs the simulator's blur radius (simulated data only)")
+            select = selection_loss(out["select"].float(), radius, self.model.config.select_radii)
+            losses["loss"] = losses["loss"] + cfg.select_loss_weight * select
+            losses["select"] = select.detach()
         self.opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         if diagnose:
             from .diagnostics import snapshot
 
-            self.last_diagnostics = snapshot(self.model, self.init_state, {"left": left, "right": right})
+            probe = {"left": left, "right": right} | ({"radius": radius} if radius is not None else {})
+            self.last_diagnostics = snapshot(self.model, self.init_state, probe)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.opt.step()
         self.sched.step()
@@ -357,7 +410,7 @@ class Trainer:
         tests/training/test_train_ddp.py). static_graph stays off: reblur_every > 1 changes the graph from step to
         step."""
         if self.dist.world_size == 1:
-            return self.model.deblur_and_reblur
+            return lambda *args: train_outputs(self.model, *args)
         if self._ddp is None:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -397,9 +450,16 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         self.model.eval()
         outs, ins = [], []
+        oracle = isinstance(self.model, K3DN) and self.model.config.select_radii \
+            and self.model.config.select_mode == "oracle"
         for item in self.eval_set:
             left, right = (torch.from_numpy(item[k]).permute(2, 0, 1)[None].to(self.device) for k in ("left", "right"))
-            pred = self.model(left, right)[0].permute(1, 2, 0).cpu().numpy()
+            if oracle:  # the design study's oracle needs the true radius: patches of a multiple of the stride
+                radius = torch.from_numpy(np.asarray(item["radius"], np.float32))[None, None].to(self.device)
+                pred = self.model._deblur_parts(left, right, radius)["sharp"].clamp(0, 1)
+            else:
+                pred = self.model(left, right)
+            pred = pred[0].permute(1, 2, 0).cpu().numpy()
             outs.append(psnr(pred, item["sharp"]))
             ins.append(psnr((item["left"] + item["right"]) / 2, item["sharp"]))
         return {"val_psnr": float(np.mean(outs)), "val_input_psnr": float(np.mean(ins))}
@@ -483,4 +543,4 @@ def fixed_batch(seed: int = 0, batch: int = 4, patch: int = 128) -> dict[str, to
     `k3dn train --report WEIGHTS` measures gradients on."""
     data = build_dataset(TrainConfig(seed=seed, patch=patch))
     items = [data[i] for i in range(batch)]
-    return {k: torch.stack([it[k] for it in items]) for k in ("left", "right", "sharp", "blurry")}
+    return {k: torch.stack([it[k] for it in items]) for k in ("left", "right", "sharp", "blurry", "radius")}

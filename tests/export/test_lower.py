@@ -178,3 +178,29 @@ def test_decoder_upsamplers_are_lowered_to_shuffles_and_back_for_coreml(model, l
     left, right = _pair(1, 32, 48, seed=3)
     with torch.no_grad():
         assert (coreml_view(left, right) - lowered(left, right)).abs().max().item() <= ATOL
+
+
+@pytest.mark.parametrize("mode, scale", [("learned", 4), ("uniform", 4), ("learned", 1)])
+def test_lowered_blur_size_selection_matches_and_stays_plain(mode: str, scale: int) -> None:
+    """The selection block (k3dn/network/selection.py) lowers to constant depthwise convs, products and adds."""
+    torch.manual_seed(3)
+    model = k3dn.create("tiny", select_radii=(0.0, 1.5, 3.0, 5.0, 8.0, 12.0), select_mode=mode,
+                        select_scale=scale, select_kernel_size=9 if scale == 4 else 15).eval()
+    # the block's output conv (features) or the encoder's weights on its output (image) start at 0: make it matter
+    start = model.select.out.weight if scale == 4 else model.encoder.level0[0].weight[:, 6:]
+    with torch.no_grad():
+        for weight in (start, model.decoder.out.weight):
+            weight.normal_(std=0.05)
+    low = lower(model)
+    left, right = _pair(2, 64, 96, seed=4)
+    with torch.no_grad():
+        assert float((low(left, right) - model(left, right)).abs().max()) < ATOL
+    graph = torch.export.export(low, (left[:1], right[:1])).graph
+    ops = {str(n.target) for n in graph.nodes if n.op == "call_function"}
+    assert forbidden_ops(sorted(ops)) == []
+
+
+def test_an_oracle_selection_cannot_be_lowered() -> None:
+    model = k3dn.create("tiny", select_radii=(0.0, 4.0), select_mode="oracle")
+    with pytest.raises(ValueError, match="oracle"):
+        lower(model)
