@@ -30,10 +30,13 @@ class Encoder(nn.Module):
     def forward(self, left: torch.Tensor, right: torch.Tensor,
                 extra: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """`extra`: more input channels after the two views (the image-space blur-size selection's output)."""
-        x = self.level0[0](torch.cat([left, right], dim=1))
-        if self.extra_in is not None and extra is not None:
-            x = x + self.extra_in(extra)
-        e0 = self.level0[1:](x)
+        x = torch.cat([left, right], dim=1)
+        if self.extra_in is None or extra is None:
+            e0 = self.level0(x)  # called whole: layer names (calibration, int8 mixes) stay "encoder.level0.N"
+        else:
+            e0 = self.level0[0](x) + self.extra_in(extra)
+            for i in range(1, len(self.level0)):  # registered children one by one, never a sliced Sequential
+                e0 = self.level0[i](e0)
         e1 = self.level1(e0)
         e2 = self.level2(e1)
         return self.level3(e2), [e0, e1, e2]

@@ -23,6 +23,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "num_kernels": (1, 512), "kernel_size": (1, 31), "disp_channels": (1, 512), "disp_features": (1, 256),
     "max_disparity": (0, 32), "disp_block": (1, 8), "window": (1, 31), "ffn_expand": (1, 8),
     "min_gain": (1e-6, 1e3), "min_spectrum": (1e-6, 1e3),
+    "select_radii": (0, 1000), "select_kernel_size": (1, 63), "select_hidden": (1, 512), "select_scale": (1, 4),
 }
 _TUPLE_LENGTHS = {"widths": 3, "enc_blocks": 4, "dec_blocks": 3}
 
@@ -161,6 +162,10 @@ VARIANTS: dict[str, K3DNConfig] = {
 
 def _checked(key: str, value: object, kind: type) -> object:
     """`value` as field `key` of type `kind` (int, float, str or a tuple of ints), within BOUNDS; else ValueError."""
+    if kind is tuple and key not in _TUPLE_LENGTHS:  # a variable-length list of numbers (select_radii)
+        if not (isinstance(value, list | tuple) and len(value) <= 32):
+            raise ValueError(f"config {key} must be a list of at most 32 numbers, got {value!r}")
+        return tuple(_checked(key, v, float) for v in value)
     if kind is tuple:
         n = _TUPLE_LENGTHS[key]
         if not (isinstance(value, list | tuple) and len(value) == n):

@@ -49,11 +49,15 @@ class DisparityEstimator(nn.Module):
 
     def with_quarter(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, Q): R as `forward`; Q = cat(left features, signed cost volume) at 1/4 resolution, the input of
-        the blur-size selection head (selection.py)."""
-        fl, fr = self.extract(left), self.extract(right)
-        quarter = torch.cat([fl, self.cost_volume(fl, fr)], dim=1)
-        return block_mean(self.head(quarter), self.block), quarter
+        the blur-size selection head (selection.py). Goes through `self(...)`: a traced graph (torch.export)
+        then files these ops under this module; a direct method call would file them under the caller, and the
+        int8 recipes, which name layers by module, would treat the disparity convs as the root layer."""
+        return self(left, right, quarter=True)
 
-    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        """left/right: B x 3 x H x W -> R: B x C_d x H/(8 block) x W/(8 block)."""
-        return self.with_quarter(left, right)[0]
+    def forward(self, left: torch.Tensor, right: torch.Tensor,
+                quarter: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """left/right: B x 3 x H x W -> R: B x C_d x H/(8 block) x W/(8 block); (R, Q) if `quarter`."""
+        fl, fr = self.extract(left), self.extract(right)
+        q = torch.cat([fl, self.cost_volume(fl, fr)], dim=1)
+        r = block_mean(self.head(q), self.block)
+        return (r, q) if quarter else r
