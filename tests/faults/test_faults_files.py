@@ -24,8 +24,10 @@ LOAD = (f"import importlib.util, sys, time, signal; spec = importlib.util.spec_f
 
 
 def _writer(final: Path, ready: Path, extra: str = "") -> subprocess.Popen:
-    """A process that stages `final`, writes half of it, signals `ready` and waits to be killed."""
-    code = LOAD + extra + (f"with files.staged({str(final)!r}) as tmp:\n"
+    """A process that stages `final`, writes half of it, signals `ready` and waits to be killed. Ctrl-C raises
+    KeyboardInterrupt in it even when this test runs as a background job (which inherits SIGINT ignored)."""
+    code = LOAD + extra + ("import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+                           f"with files.staged({str(final)!r}) as tmp:\n"
                            "    tmp.write_bytes(b'half')\n"
                            f"    open({str(ready)!r}, 'w').close()\n"
                            "    time.sleep(60)\n")
