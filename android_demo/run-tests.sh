@@ -25,6 +25,11 @@ log() { echo "[run-tests] $*"; }
 if [[ -n "${PYTHON:-}" ]]; then PY="$PYTHON"
 elif [[ -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"
 else PY="$(command -v python3)"; fi
+if ! "$PY" -c "import k3dn, executorch" 2>/dev/null; then  # it exports the test .pte with the project's exporter
+  echo "run-tests.sh: error: $PY cannot import k3dn and executorch: activate the project's venv" \
+       "(. .venv/bin/activate), set PYTHON=/path/to/that/venv/bin/python, or run pip install -e '.[all]'" >&2
+  exit 2
+fi
 
 # --- 1. Debian packages (skipped when present, so a second run does not touch apt) --------------------------
 JAVA_SHARE=/usr/share/java
