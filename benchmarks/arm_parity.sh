@@ -16,7 +16,8 @@
 # Usage: bash benchmarks/arm_parity.sh [--size 64x64] [--cpu MODEL ...] [--backend B ...] [--precision P ...]
 #                                      [--json PATH]
 # Env:   PYTHON (else the repo's .venv, else python3), K3DN_ARM_CACHE, ET_NATIVE_VERSION (default 1.5.1: the pin,
-#        1.4.1, ships no libexecutorch.so in its wheels), K3DN_DEBIAN_MIRROR (default http://deb.debian.org/debian)
+#        1.4.1, ships no libexecutorch.so in its wheels), K3DN_DEBIAN_MIRROR (default http://deb.debian.org/debian),
+#        QEMU_AARCH64 (another qemu-aarch64 to use as given, e.g. to compare qemu versions; docs/arm.md)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -68,8 +69,10 @@ apt_private() {  # NAME "SOURCES LINE" ARCH -- apt-get args...
 }
 
 # --- 1. qemu-aarch64 10.x (Debian trixie's qemu-user; static-pie) -------------------------------------------
-QEMU="$CACHE/qemu/usr/bin/qemu-aarch64"
-if [[ ! -x "$QEMU" ]]; then
+QEMU="${QEMU_AARCH64:-$CACHE/qemu/usr/bin/qemu-aarch64}"
+if [[ -n "${QEMU_AARCH64:-}" ]]; then
+  log "using QEMU_AARCH64=$QEMU_AARCH64 as given ($("$QEMU" --version | head -1))"
+elif [[ ! -x "$QEMU" ]]; then
   log "fetching qemu-user from Debian trixie ($MIRROR)"
   if apt_private trixie "deb $MIRROR trixie main" amd64 -- download -qq qemu-user >/dev/null 2>&1; then
     rm -rf "$CACHE/qemu" "$CACHE/qemu.tmp" && dpkg-deb -x "$CACHE"/apt-trixie/qemu-user_*.deb "$CACHE/qemu.tmp"
@@ -77,7 +80,8 @@ if [[ ! -x "$QEMU" ]]; then
   fi
   rm -rf "$CACHE/apt-trixie"  # lists and .deb (90 MB), not needed once extracted
 fi
-if [[ -x "$QEMU" ]] && "$QEMU" --version | grep -qE "version (1[0-9]|[2-9][0-9])\."; then
+if [[ -n "${QEMU_AARCH64:-}" && -x "$QEMU" ]]; then :
+elif [[ -x "$QEMU" ]] && "$QEMU" --version | grep -qE "version (1[0-9]|[2-9][0-9])\."; then
   log "$("$QEMU" --version | head -1)"
 else
   reason="qemu-user 10.x could not be had from Debian trixie ($MIRROR)"
