@@ -132,9 +132,11 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
     out_dir.mkdir(parents=True, exist_ok=True)
     progress(f"exporting {backend} {stored} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
     if stored in FLOAT_PRECISIONS:
-        from .export.pipeline import export_backend
+        from .export.pipeline import export_backend, precisions
 
-        outcome = export_backend(backend, model, size, out_dir, info)
+        if stored not in precisions(backend):
+            raise ArtifactError(f"{backend} exports {', '.join(precisions(backend))}, not {stored}")
+        outcome = export_backend(backend, model, size, out_dir, info, precision=stored)
         if outcome.status != "ok":
             raise ArtifactError(f"{backend} export at {size[0]}x{size[1]} {outcome.status}: {outcome.reason}")
         return outcome.artifact
