@@ -161,7 +161,8 @@ def export_backend(
         budget = FP16_BUDGET if precision == "fp16" else FP32_BUDGET
         inputs = f"{len(pairs)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds {list(PARITY_SEEDS)})"
         try:
-            with open_runner(tmp, verify=False, backend=name) as runner:  # no sidecar yet: it is written from these bytes
+            # no sidecar yet (it is written from these bytes), so the backend is named
+            with open_runner(tmp, verify=False, backend=name) as runner:
                 parity = check_parity(runner, TorchRunner(model), pairs, budget, name, inputs=inputs)
         except RuntimeUnavailable as exc:
             parity = ParityResult(name, name, None, None, budget, None, skipped=str(exc), inputs=inputs)
