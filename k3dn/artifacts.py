@@ -31,8 +31,9 @@ from .export.common import artifact_name
 from .export.weights import model_and_source
 
 SUFFIX = {name: b.suffix for name, b in BACKENDS.items()}
-# What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
-STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
+# What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8" (and the
+# ExecuTorch CoreML delegate fp16 for "fp32").
+STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16", ("executorch-coreml", "fp32"): "fp16"}
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")
 FLOAT_PRECISIONS = ("fp32", "fp16")
 # The published mix, installed with k3dn.calibration as package data (a plain install carries it too).
