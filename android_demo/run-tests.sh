@@ -141,13 +141,14 @@ rc=${PIPESTATUS[0]}
 set -e
 [[ -z "$skip" ]] || log "JVM parity tests SKIPPED: $skip"
 
-# --- 5. Packaging check of the app (ExecuTorch Java API compile check, signed APK; see app/build-debug-apk.sh) -
+# --- 5. The APK: app + core + ExecuTorch's Java API dexed, arm64-v8a runtime, missing-class check, signed ------
+# (app/build-debug-apk.sh; its downloads are cached in $K3DN_ANDROID_CACHE, default ~/.cache/k3dn-android)
 apk_rc=0
 if [[ "${K3DN_SKIP_APK:-0}" == 1 ]]; then
-  log "APK packaging check SKIPPED: K3DN_SKIP_APK=1"
+  log "APK build SKIPPED: K3DN_SKIP_APK=1"
 else
   "$HERE/app/build-debug-apk.sh" ${PTE:+"$PTE"} || apk_rc=$?
 fi
-log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc, APK check exit $apk_rc)"
+log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc, APK build exit $apk_rc)"
 ((rc == 0)) || exit "$rc"
 exit "$apk_rc"
