@@ -15,8 +15,9 @@ import platform
 from pathlib import Path
 
 NEVER_RUN = (
-    "CoreML predictions (CPU, GPU, Neural Engine): macOS only; conversion and audit run here",
-    "phone GPUs (ExecuTorch Vulkan, LiteRT GPU, OpenCL): no GPU here",
+    "CoreML predictions (CPU, GPU, Neural Engine; .mlpackage and the ExecuTorch CoreML-delegate .pte): macOS only; "
+    "conversion and audit run here",
+    "phone GPUs (ExecuTorch Vulkan .pte, LiteRT GPU, OpenCL): no GPU here; the Vulkan export and its audit run here",
     "phone NPUs (NNAPI, Qualcomm QNN, MediaTek, Samsung): vendor SDKs and hardware no registry serves",
     "the Android app on a phone: its Java core and JNI runner run on the JVM (android_demo/run-tests.sh)",
 )
