@@ -16,9 +16,11 @@ refuses an artifact whose bytes do not match the sidecar's sha256 or whose input
 from __future__ import annotations
 
 import abc
+import atexit
 import contextlib
 import copy
 import ctypes
+import functools
 import gc
 import importlib.util
 import os
@@ -254,6 +256,13 @@ class ExecuTorchRunner(Runner):
 LITERT_XNNPACK_FLAGS = 0x1 | 0x2 | 0x20
 
 
+@functools.cache
+def _silence_at_exit() -> None:
+    """LiteRT's accelerator registry is static and logs its destruction to stderr after Python has finished: send
+    file descriptor 2 to /dev/null at interpreter exit (atexit runs after any traceback was printed)."""
+    atexit.register(lambda: os.dup2(os.open(os.devnull, os.O_WRONLY), 2))
+
+
 class LiteRTRunner(Runner):
     """LiteRT (ai-edge-litert), signature `serving_default`, on its XNNPACK CPU path.
 
@@ -296,6 +305,7 @@ class LiteRTRunner(Runner):
             model.close()  # integer I/O: the Interpreter path knows the quantization parameters
             return
         self.compiled = model
+        _silence_at_exit()
         index = model.get_signature_index("serving_default")
         self.buffers = (model.create_input_buffers(index), model.create_output_buffers(index))
         self.input_shape = tuple(int(d) for d in details[INPUT_NAMES[0]]["shape"])
