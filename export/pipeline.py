@@ -38,6 +38,7 @@ from .common import (
     write_json_atomic,
 )
 from .lower import LoweredK3DN, lower
+from .memory import planned_pte_bytes, sidecar_memory
 from .parity import FP16_BUDGET, FP32_BUDGET, PARITY_SEEDS, ParityError, ParityResult, check_parity, parity_pairs
 from .runners import RuntimeUnavailable, TorchRunner, open_runner
 
@@ -94,8 +95,12 @@ def precisions(name: str) -> tuple[str, ...]:
 
 
 def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, final: Path, artifact: Path, audit,
-                 parity, seconds) -> dict:
-    """The sidecar JSON of `final`, whose bytes are still at `artifact` (the temporary name)."""
+                 parity, seconds, memory: dict | None = None) -> dict:
+    """The sidecar JSON of `final`, whose bytes are still at `artifact` (the temporary name). `memory`: the graph's
+    liveness floor (export.memory.sidecar_memory); the ExecuTorch plan's own arena is added here."""
+    memory = dict(memory or {})
+    if backend == "executorch" and memory:
+        memory["planned_arena_bytes"] = planned_pte_bytes(artifact)
     tensor = {"shape": [1, 3, *size], "dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW, RGB"}
     return {
         "format": SIDECAR_FORMAT,
@@ -110,6 +115,7 @@ def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, 
                "padding": f"inputs are already padded to multiples of {model.config.stride} "
                           "(k3dn.network.padding.pad_to_stride, reflect) and the output is cropped after"},
         "precision": precision,
+        **({"memory": memory} if memory else {}),
         "audit": audit.to_dict(),
         # ExecuTorch programs: delegate calls and the kernel calls left outside the delegate (typed on read)
         "delegation": audit.details.get("delegation"),
@@ -128,10 +134,12 @@ def export_backend(
     weights_info: dict | None = None,
     lowered: LoweredK3DN | None = None,
     precision: str | None = None,
+    memory: dict | None = None,
 ) -> Outcome:
     """Export, audit and parity-check one backend; the artifact and its sidecar JSON land in `out_dir`
     only if all passed. `lowered` defaults to `lower(model)`; `model` is the float reference. `precision`: one of
-    the exporter's `precisions(name)` (default its PRECISION)."""
+    the exporter's `precisions(name)` (default its PRECISION). `memory`: the graph's liveness floor at `size`
+    (export.memory.sidecar_memory), computed here when not given."""
     mod = _backend(name)
     choices = precisions(name)
     precision = precision or mod.PRECISION
@@ -153,9 +161,9 @@ def export_backend(
     start = time.perf_counter()
     parity: ParityResult | None = None
     try:
+        lowered = lowered if lowered is not None else lower(model)
         kwargs = {"precision": precision} if len(choices) > 1 else {}
-        getattr(mod, f"export_{TABLE[name].module}")(lowered if lowered is not None else lower(model), example, tmp,
-                                                     **kwargs)
+        getattr(mod, f"export_{TABLE[name].module}")(lowered, example, tmp, **kwargs)
         seconds = time.perf_counter() - start
         audit = getattr(mod, f"audit_{TABLE[name].module}")(tmp).check()
         budget = FP16_BUDGET if precision == "fp16" else FP32_BUDGET
@@ -169,8 +177,9 @@ def export_backend(
         if parity.passed is False:
             raise ParityError(f"{name}: max|diff| {parity.max_abs:.2e}, PSNR {parity.psnr:.1f} dB, "
                               f"budget {budget.describe()}")
+        memory = memory if memory is not None else sidecar_memory(lowered, example)
         write_json_atomic(tmp_sidecar, sidecar_json(model, size, weights_info or {}, name, precision, final, tmp,
-                                                    audit, parity, seconds))
+                                                    audit, parity, seconds, memory))
         files.commit([(tmp_sidecar, sidecar), (tmp, final)])
         return Outcome(name, "ok", precision=precision, artifact=final, sidecar=sidecar, parity=parity, audit=audit,
                        seconds=seconds, size_bytes=path_size(final))
@@ -198,12 +207,15 @@ def export_backends(
     progress per artifact."""
     check_size(model.config, size)
     lowered = lower(model)
+    example = torch.zeros(1, 3, *size)
+    memory = sidecar_memory(lowered, (example, example))  # one graph for every backend: traced once
     jobs = [(name, precision) for name in names for precision in precisions(name)]
     outcomes = []
     for i, (name, precision) in enumerate(jobs, 1):
         tag = f"[{i}/{len(jobs)}] {name}{f' {precision}' if len(precisions(name)) > 1 else ''}"
         progress(f"{tag}: exporting {size[0]}x{size[1]} ...")
-        outcome = export_backend(name, model, size, out_dir, weights_info, lowered=lowered, precision=precision)
+        outcome = export_backend(name, model, size, out_dir, weights_info, lowered=lowered, precision=precision,
+                                 memory=memory)
         outcomes.append(outcome)
         p = outcome.parity
         if outcome.status == "ok":

@@ -28,7 +28,9 @@ def test_each_backend_agrees_with_its_runner_exporter_and_recipes(name) -> None:
 def test_names_suffixes_and_auto_order() -> None:
     every = (*BACKENDS.values(), TORCH)
     assert len({b.suffix for b in every}) == len({b.runtime for b in every}) == len(every)
-    assert set(AUTO_ORDER) <= set(EXPORT_BACKENDS) and "coreml" not in AUTO_ORDER
+    for precision, order in AUTO_ORDER.items():
+        assert set(order) <= set(EXPORT_BACKENDS) and "coreml" not in order
+        assert all(precision in BACKENDS[b].precisions for b in order)
     assert by_suffix(".ONNX") is BACKENDS["onnx"] and by_suffix("safetensors") is TORCH and by_suffix(".x") is None
     assert set(runners.SUFFIXES) == {f".{b.suffix}" for b in every}
     # The GPU/NPU delegates' .pte files are named for their delegate and run by the ExecuTorch runner.

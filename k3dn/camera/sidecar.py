@@ -30,6 +30,7 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "io": (dict, "an object"),
     "quantization": ((dict, type(None)), "an object or null"),
     "delegation": ((dict, type(None)), "an object or null"),
+    "memory": (dict, "an object"),  # optional (sidecars before issue 31 have none): export.memory.sidecar_memory
 }
 
 

@@ -5,6 +5,7 @@ DPRAW-style combined image plus one sub-view (`--combined` with `--left`), Bayer
 or folders of pairs (`--left-dir/--right-dir`, or a DPDD-layout `--dpdd ROOT`) with `--out-dir`.
 Runner: `--model ARTIFACT` (.safetensors, .pte, .tflite, .onnx, .mlpackage), or `--backend` (default `auto`:
 the fastest exact path here, an ExecuTorch fp32 artifact of the tile size, exported once into the user cache,
+or with `--precision int8` the fastest installed int8 artifact;
 see k3dn.artifacts) with `--precision fp32|int8`.
 """
 

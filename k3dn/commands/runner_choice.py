@@ -2,8 +2,9 @@
 
 `auto` takes the fastest exact path available: ExecuTorch (XNNPACK) fp32, then LiteRT fp32, then ONNX Runtime
 fp32, as an artifact of the tile size exported once into the user cache (k3dn.artifacts), and PyTorch when the
-frame fits in one tile (no export is worth it then) or no export toolchain is installed. int8 is never
-chosen by `auto`: it is faster but not exact (`--precision int8`, a stated 0.2 dB budget).
+frame fits in one tile (no export is worth it then) or no export toolchain is installed. With `--precision int8`
+(faster, not exact: a stated 0.2 dB budget) `auto` takes the fastest int8 artifact whose runtime is installed
+(ExecuTorch, LiteRT, ONNX Runtime), whatever the frame size: PyTorch has no int8 path.
 """
 
 from __future__ import annotations
@@ -46,13 +47,17 @@ def open_cli_runner(model: str | None, weights: str | None, backend: str, precis
         return runner
     tile = tile or DEFAULT_TILE
     if backend == "auto":
-        if precision != "fp32":
-            raise UserError("--backend auto runs fp32 only; name a backend for --precision int8")
         # A frame narrower than a tile in either direction would fill every fixed-size tile mostly with
         # reflected padding (a 32 x 20000 strip: ~50 tiles of 512 x 512, 94 % padding); torch tiles to the frame.
         fits = min(frame) < tile or (frame[0] <= tile and frame[1] <= tile)
-        installed = (b for b in AUTO_ORDER if importlib.util.find_spec(BACKENDS[b].runtime_module))
-        backend = "torch" if fits else next(installed, "torch")
+        installed = (b for b in AUTO_ORDER[precision] if importlib.util.find_spec(BACKENDS[b].runtime_module))
+        if precision != "fp32":
+            backend = next(installed, None)
+            if backend is None:
+                raise UserError(f"--precision {precision} needs an exported runtime; none of "
+                                f"{', '.join(AUTO_ORDER[precision])} is installed: pip install -e '.[export]'")
+        else:
+            backend = "torch" if fits else next(installed, "torch")
     if backend == "torch":
         if precision != "fp32":
             raise UserError("--backend torch runs fp32; --precision int8 needs an exported backend")

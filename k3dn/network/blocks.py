@@ -7,6 +7,8 @@ so those are expressed here as convolutions with constant weights (see ../shared
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -67,17 +69,20 @@ def block_mean(x: torch.Tensor, factor: int) -> torch.Tensor:
     return F.conv2d(x, weight, stride=factor, groups=c)
 
 
-def shifted_views(x: torch.Tensor, shifts: list[tuple[int, int]]) -> list[torch.Tensor]:
-    """[out_k[..., i, j] = x[..., i + dy_k, j + dx_k], zero outside] for every (dy, dx) in shifts.
+def shifted_views(x: torch.Tensor, shifts: list[tuple[int, int]]) -> Iterator[torch.Tensor]:
+    """out_k[..., i, j] = x[..., i + dy_k, j + dx_k], zero outside, for every (dy, dx) in shifts, one at a time.
 
     One zero pad by the largest shift, then one slice per shift (each a real slice of the padded
-    tensor: no-op slices break CoreML conversion).
+    tensor: no-op slices break CoreML conversion). A generator on purpose: an exported graph keeps the
+    program order, and XNNPACK (ExecuTorch, LiteRT) copies every slice, so a list made all 81 SRP window slices
+    live at once (1.2 GB of the 1.6 GB graph-order floor at 1024x1024); consumed one by one, each slice dies at
+    its product.
     """
     h, w = x.shape[-2:]
     ry = max(abs(dy) for dy, _ in shifts)
     rx = max(abs(dx) for _, dx in shifts)
     padded = F.pad(x, (rx, rx, ry, ry))
-    return [padded[..., ry + dy: ry + dy + h, rx + dx: rx + dx + w] for dy, dx in shifts]
+    return (padded[..., ry + dy: ry + dy + h, rx + dx: rx + dx + w] for dy, dx in shifts)
 
 
 def softmax_channels(x: torch.Tensor) -> torch.Tensor:

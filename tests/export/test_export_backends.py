@@ -61,6 +61,10 @@ def test_export_writes_artifact_and_sidecar(exported) -> None:
     assert meta["model"]["variant"] == "tiny" and meta["weights"]["source"]
     assert meta["toolchain"][TOOLCHAIN[backend]] != "-"
     assert list(meta["io"]["inputs"]) == ["left", "right"] and list(meta["io"]["outputs"]) == ["sharp"]
+    memory = meta["memory"]  # the graph's liveness floor (export.memory), the same for every backend
+    assert memory["liveness_floor_bytes"] > memory["io_bytes"] == 3 * 3 * 128 * 128 * 4
+    if backend == "executorch":  # the .pte's own arena: the inputs and output (one XNNPACK delegate call)
+        assert memory["planned_arena_bytes"] >= memory["io_bytes"]
     if backend == "coreml":  # None: numeric check skipped, with its reason
         assert meta["parity"]["passed"] is True or meta["parity"]["skipped"]
     else:

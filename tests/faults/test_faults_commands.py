@@ -134,3 +134,21 @@ def test_the_console_error_line_has_no_noise(tmp_path) -> None:
     assert proc.returncode == 2 and proc.stderr.splitlines() == [
         f"k3dn deblur: error: --out {lp} is also --left; that input would be overwritten"], proc.stderr
     assert Path(lp).stat().st_size > 0
+
+
+@pytest.mark.slow  # calibrates and exports an int8 artifact (~100 s CPU)
+def test_auto_int8_takes_the_fastest_installed_int8_artifact(tmp_path, monkeypatch) -> None:
+    """`--backend auto --precision int8` no longer stops: it runs the first installed int8 runtime in AUTO_ORDER,
+    even for a frame that fits one tile (PyTorch has no int8 path)."""
+    import importlib.util
+
+    from k3dn.backends import AUTO_ORDER, BACKENDS
+    from k3dn.commands.runner_choice import open_cli_runner
+
+    want = next((b for b in AUTO_ORDER["int8"] if importlib.util.find_spec(BACKENDS[b].runtime_module)), None)
+    if want is None:
+        pytest.skip("no int8 runtime installed")
+    monkeypatch.setenv("K3DN_CACHE", str(tmp_path / "cache"))
+    weights = small_weights(tmp_path / "w.safetensors")
+    with open_cli_runner(None, weights, "auto", "int8", None, 64, frame=(64, 64)) as runner:
+        assert (runner.name, runner.precision) == (BACKENDS[want].runtime, "int8")
