@@ -332,6 +332,9 @@ class LiteRTRunner(Runner):
         self.buffers = (model.create_input_buffers(index), model.create_output_buffers(index))
         self.input_shape = tuple(int(d) for d in details[INPUT_NAMES[0]]["shape"])
         self.output_shape = tuple(int(d) for d in out["shape"])
+        # the Interpreter path's I/O details, for callers that read them (float I/O: no quantization)
+        self.inputs = {n: {**details[n], "dtype": np.float32, "quantization": (0.0, 0)} for n in INPUT_NAMES}
+        self.output = {**out, "dtype": np.float32, "quantization": (0.0, 0)}
         self.index = index
 
     @staticmethod
