@@ -25,6 +25,11 @@ log() { echo "[run-tests] $*"; }
 if [[ -n "${PYTHON:-}" ]]; then PY="$PYTHON"
 elif [[ -x "$ROOT/.venv/bin/python" ]]; then PY="$ROOT/.venv/bin/python"
 else PY="$(command -v python3)"; fi
+if ! "$PY" -c "import k3dn, executorch" 2>/dev/null; then  # it exports the test .pte with the project's exporter
+  echo "run-tests.sh: error: $PY cannot import k3dn and executorch: activate the project's venv" \
+       "(. .venv/bin/activate), set PYTHON=/path/to/that/venv/bin/python, or run pip install -e '.[all]'" >&2
+  exit 2
+fi
 
 # --- 1. Debian packages (skipped when present, so a second run does not touch apt) --------------------------
 JAVA_SHARE=/usr/share/java
@@ -136,13 +141,14 @@ rc=${PIPESTATUS[0]}
 set -e
 [[ -z "$skip" ]] || log "JVM parity tests SKIPPED: $skip"
 
-# --- 5. Packaging check of the app (ExecuTorch Java API compile check, signed APK; see app/build-debug-apk.sh) -
+# --- 5. The APK: app + core + ExecuTorch's Java API dexed, arm64-v8a runtime, missing-class check, signed ------
+# (app/build-debug-apk.sh; its downloads are cached in $K3DN_ANDROID_CACHE, default ~/.cache/k3dn-android)
 apk_rc=0
 if [[ "${K3DN_SKIP_APK:-0}" == 1 ]]; then
-  log "APK packaging check SKIPPED: K3DN_SKIP_APK=1"
+  log "APK build SKIPPED: K3DN_SKIP_APK=1"
 else
   "$HERE/app/build-debug-apk.sh" ${PTE:+"$PTE"} || apk_rc=$?
 fi
-log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc, APK check exit $apk_rc)"
+log "finished in $(( $(date +%s) - start )) s (JUnit exit $rc, APK build exit $apk_rc)"
 ((rc == 0)) || exit "$rc"
 exit "$apk_rc"

@@ -34,11 +34,11 @@ def export_executorch(
     return write_pte(as_lowered(model), example_inputs, out)
 
 
-def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], out: str | Path) -> Path:
-    """torch.export `module` (float, or a PT2E-quantized graph module) -> constant propagation -> XNNPACK
-    partitioner -> `out` (.pte), written atomically."""
+def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], out: str | Path,
+              partitioner=None) -> Path:
+    """torch.export `module` (float, or a PT2E-quantized graph module) -> constant propagation -> `partitioner`
+    (default XNNPACK; the GPU/NPU exporters pass theirs) -> `out` (.pte), written atomically."""
     require("executorch", REQUIRES)
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
     from executorch.exir.passes.constant_prop_pass import _DEFAULT_SKIP_TARGETS, constant_prop_pass
 
@@ -51,7 +51,11 @@ def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...],
                                          dq.dequantize_per_tensor.tensor}
     program = constant_prop_pass(torch.export.export(module, example_args(example_inputs), strict=False),
                                  custom_skip_targets=skip)
-    edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+    if partitioner is None:
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+        partitioner = XnnpackPartitioner()
+    edge = to_edge_transform_and_lower(program, partitioner=[partitioner])
     buffer = edge.to_executorch().buffer
     tmp = temp_path(out)
     try:
@@ -64,7 +68,13 @@ def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...],
 
 def audit_executorch(path: str | Path) -> GraphAudit:
     """Read the .pte's execution plan: delegate calls vs kernel calls that run outside XNNPACK."""
-    require("executorch", REQUIRES)
+    return audit_pte(path, "executorch", TABLE["executorch"].delegate, ALLOWED_NON_DELEGATED)
+
+
+def audit_pte(path: str | Path, backend: str, delegate: str, allowed: tuple[str, ...] = ()) -> GraphAudit:
+    """The delegation audit of a .pte, read from its execution plan: how many calls go to the `delegate`
+    backend (id, e.g. 'VulkanBackend') and which kernel calls run outside it (none but `allowed` may)."""
+    require(backend, REQUIRES)
     from executorch.exir._serialize._program import deserialize_pte_binary  # no public reader in 1.4.1
     from executorch.exir.schema import DelegateCall, KernelCall
 
@@ -72,7 +82,7 @@ def audit_executorch(path: str | Path) -> GraphAudit:
     program = getattr(pte, "program", pte)
     if len(program.execution_plan) != 1:
         names = [p.name for p in program.execution_plan]
-        return GraphAudit("executorch", {}, problems=[f"expected one method 'forward', got {names}"])
+        return GraphAudit(backend, {}, problems=[f"expected one method 'forward', got {names}"])
     plan = program.execution_plan[0]
     ops: Counter[str] = Counter()
     non_delegated: list[str] = []
@@ -86,16 +96,21 @@ def audit_executorch(path: str | Path) -> GraphAudit:
                 name = f"{op.name}.{op.overload}" if op.overload else op.name
                 ops[name] += 1
                 non_delegated.append(name)
+    delegation = {"delegate": delegate, "delegate_calls": ops[f"delegate:{delegate}"],
+                  "ops_outside": len(non_delegated), "outside": sorted(set(non_delegated))}
     audit = GraphAudit(
-        "executorch", dict(ops), non_delegated=sorted(set(non_delegated)),
+        backend, dict(ops), non_delegated=sorted(set(non_delegated)),
         details={"method": plan.name, "delegates": sorted({d.id for d in plan.delegates}),
-                 "inputs": len(plan.inputs), "outputs": len(plan.outputs)},
+                 "inputs": len(plan.inputs), "outputs": len(plan.outputs), "delegation": delegation},
     )
-    stray = sorted(set(non_delegated) - set(ALLOWED_NON_DELEGATED))
+    stray = sorted(set(non_delegated) - set(allowed))
     if stray:
-        audit.problems.append(f"{len(non_delegated)} kernel calls run outside XNNPACK: {stray}")
-    if not any(k.startswith("delegate:XnnpackBackend") for k in ops):
-        audit.problems.append(f"no XNNPACK delegate call in the program: {dict(ops)}")
+        audit.problems.append(f"{len(non_delegated)} kernel calls run outside {delegate}: {stray}")
+    if not delegation["delegate_calls"]:
+        audit.problems.append(f"no {delegate} delegate call in the program: {dict(ops)}")
+    others = sorted(set(audit.details["delegates"]) - {delegate})
+    if others:
+        audit.problems.append(f"delegates other than {delegate} in the program: {others}")
     if (len(plan.inputs), len(plan.outputs)) != (2, 1):
         audit.problems.append(f"expected 2 inputs and 1 output, got {len(plan.inputs)} and {len(plan.outputs)}")
     return audit

@@ -161,7 +161,8 @@ def check_parity(
 
 def format_table(rows: Sequence[dict]) -> str:
     """A plain-text parity table from dicts with keys backend, artifact, size_mb, seconds, parity, status."""
-    head = (f"{'backend':<11} {'artifact':<36} {'MB':>6} {'s':>5}  {'max|diff|':>9} {'PSNR dB':>8}  "
+    wide = max([11, *(len(r["backend"]) for r in rows)])  # 'executorch-vulkan fp16' is longer than most names
+    head = (f"{'backend':<{wide}} {'artifact':<36} {'MB':>6} {'s':>5}  {'max|diff|':>9} {'PSNR dB':>8}  "
             f"{'budget':<28} result")
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -171,6 +172,6 @@ def format_table(rows: Sequence[dict]) -> str:
         size = f"{r['size_mb']:.1f}" if r.get("size_mb") is not None else "-"
         secs = f"{r['seconds']:.0f}" if r.get("seconds") is not None else "-"
         budget = p.budget.describe() if p else "-"
-        lines.append(f"{r['backend']:<11} {r.get('artifact') or '-':<36} {size:>6} {secs:>5}  {max_abs:>9} {db:>8}  "
-                     f"{budget:<28} {r['status']}")
+        lines.append(f"{r['backend']:<{wide}} {r.get('artifact') or '-':<36} {size:>6} {secs:>5}  {max_abs:>9} "
+                     f"{db:>8}  {budget:<28} {r['status']}")
     return "\n".join(lines)

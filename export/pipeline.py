@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from k3dn import files
+from k3dn.backends import BACKENDS as TABLE
 from k3dn.network.config import K3DNConfig
 from k3dn.network.model import K3DN
 
@@ -50,6 +51,7 @@ class Outcome:
     backend: str
     status: str
     reason: str = ""
+    precision: str = ""
     artifact: Path | None = None
     sidecar: Path | None = None
     parity: ParityResult | None = None
@@ -62,7 +64,8 @@ class Outcome:
         status = self.status if not self.reason else f"{self.status}: {self.reason}"
         if self.status == "ok" and self.parity is not None and self.parity.skipped:
             status = f"ok, numeric check skipped: {self.parity.skipped}"
-        return {"backend": self.backend, "artifact": self.artifact.name if self.artifact else None,
+        label = f"{self.backend} {self.precision}" if len(precisions(self.backend)) > 1 else self.backend
+        return {"backend": label, "artifact": self.artifact.name if self.artifact else None,
                 "size_mb": self.size_bytes / 1e6 if self.size_bytes else None, "seconds": self.seconds,
                 "parity": self.parity, "status": status}
 
@@ -81,7 +84,13 @@ def check_size(config: K3DNConfig, size: tuple[int, int]) -> None:
 def _backend(name: str):
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; choose from {BACKENDS}")
-    return importlib.import_module(f"k3dn.export.{name}")
+    return importlib.import_module(f"k3dn.export.{TABLE[name].module}")
+
+
+def precisions(name: str) -> tuple[str, ...]:
+    """What `k3dn export` writes for a backend: its exporter's PRECISIONS (Vulkan: fp32 and fp16), else PRECISION."""
+    mod = _backend(name)
+    return tuple(getattr(mod, "PRECISIONS", (mod.PRECISION,)))
 
 
 def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, final: Path, artifact: Path, audit,
@@ -102,6 +111,8 @@ def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, 
                           "(k3dn.network.padding.pad_to_stride, reflect) and the output is cropped after"},
         "precision": precision,
         "audit": audit.to_dict(),
+        # ExecuTorch programs: delegate calls and the kernel calls left outside the delegate (typed on read)
+        "delegation": audit.details.get("delegation"),
         "parity": parity.to_dict(),
         "toolchain": toolchain_versions(),
         "export_seconds": round(seconds, 2),
@@ -116,16 +127,23 @@ def export_backend(
     out_dir: str | Path,
     weights_info: dict | None = None,
     lowered: LoweredK3DN | None = None,
+    precision: str | None = None,
 ) -> Outcome:
     """Export, audit and parity-check one backend; the artifact and its sidecar JSON land in `out_dir`
-    only if all passed. `lowered` defaults to `lower(model)`; `model` is the float reference."""
+    only if all passed. `lowered` defaults to `lower(model)`; `model` is the float reference. `precision`: one of
+    the exporter's `precisions(name)` (default its PRECISION)."""
     mod = _backend(name)
+    choices = precisions(name)
+    precision = precision or mod.PRECISION
+    if precision not in choices:
+        raise ValueError(f"{name} exports {', '.join(choices)}, not {precision!r}")
     missing = missing_modules(mod.REQUIRES)
     if missing:
-        return Outcome(name, "skipped", f"{', '.join(missing)} not installed (pip install -e '.[export]')")
+        return Outcome(name, "skipped", f"{', '.join(missing)} not installed (pip install -e '.[export]')",
+                       precision=precision)
     check_size(model.config, size)
     out_dir = Path(out_dir)
-    final = out_dir / artifact_name(model.config.name, size, mod.PRECISION, mod.SUFFIX)
+    final = out_dir / artifact_name(model.config.name, size, precision, mod.SUFFIX)
     sidecar = final.with_name(final.name + ".json")
     # The artifact and sidecar already there stay until the new pair passed its audit and parity check, then both
     # are replaced together (k3dn.files.commit): a failed, killed or interrupted export leaves the old ones working.
@@ -135,30 +153,34 @@ def export_backend(
     start = time.perf_counter()
     parity: ParityResult | None = None
     try:
-        getattr(mod, f"export_{name}")(lowered if lowered is not None else lower(model), example, tmp)
+        kwargs = {"precision": precision} if len(choices) > 1 else {}
+        getattr(mod, f"export_{TABLE[name].module}")(lowered if lowered is not None else lower(model), example, tmp,
+                                                     **kwargs)
         seconds = time.perf_counter() - start
-        audit = getattr(mod, f"audit_{name}")(tmp).check()
-        budget = FP16_BUDGET if mod.PRECISION == "fp16" else FP32_BUDGET
+        audit = getattr(mod, f"audit_{TABLE[name].module}")(tmp).check()
+        budget = FP16_BUDGET if precision == "fp16" else FP32_BUDGET
         inputs = f"{len(pairs)} synthetic DP pairs {size[0]}x{size[1]} (export.parity seeds {list(PARITY_SEEDS)})"
         try:
-            with open_runner(tmp, verify=False) as runner:  # no sidecar yet: it is written from these bytes
+            # no sidecar yet (it is written from these bytes), so the backend is named
+            with open_runner(tmp, verify=False, backend=name) as runner:
                 parity = check_parity(runner, TorchRunner(model), pairs, budget, name, inputs=inputs)
         except RuntimeUnavailable as exc:
             parity = ParityResult(name, name, None, None, budget, None, skipped=str(exc), inputs=inputs)
         if parity.passed is False:
             raise ParityError(f"{name}: max|diff| {parity.max_abs:.2e}, PSNR {parity.psnr:.1f} dB, "
                               f"budget {budget.describe()}")
-        write_json_atomic(tmp_sidecar, sidecar_json(model, size, weights_info or {}, name, mod.PRECISION, final, tmp,
+        write_json_atomic(tmp_sidecar, sidecar_json(model, size, weights_info or {}, name, precision, final, tmp,
                                                     audit, parity, seconds))
         files.commit([(tmp_sidecar, sidecar), (tmp, final)])
-        return Outcome(name, "ok", artifact=final, sidecar=sidecar, parity=parity, audit=audit, seconds=seconds,
-                       size_bytes=path_size(final))
+        return Outcome(name, "ok", precision=precision, artifact=final, sidecar=sidecar, parity=parity, audit=audit,
+                       seconds=seconds, size_bytes=path_size(final))
     except (ExportError, ParityError) as exc:
-        return Outcome(name, "failed", str(exc), seconds=time.perf_counter() - start, parity=parity)
+        return Outcome(name, "failed", str(exc), precision=precision, seconds=time.perf_counter() - start,
+                       parity=parity)
     except Exception as exc:  # noqa: BLE001 - a converter crash fails this backend, not the others
         first = str(exc).splitlines()[0] if str(exc) else ""
-        return Outcome(name, "failed", f"{type(exc).__name__}: {first}", seconds=time.perf_counter() - start,
-                       parity=parity, detail=traceback.format_exc())
+        return Outcome(name, "failed", f"{type(exc).__name__}: {first}", precision=precision,
+                       seconds=time.perf_counter() - start, parity=parity, detail=traceback.format_exc())
     finally:
         remove_path(tmp)
         remove_path(tmp_sidecar)
@@ -172,21 +194,24 @@ def export_backends(
     weights_info: dict | None = None,
     progress: Callable[[str], None] = print,
 ) -> list[Outcome]:
-    """`export_backend` for each name (one lowering shared by all), reporting progress per backend."""
+    """`export_backend` for each name and each precision it exports (one lowering shared by all), reporting
+    progress per artifact."""
     check_size(model.config, size)
     lowered = lower(model)
+    jobs = [(name, precision) for name in names for precision in precisions(name)]
     outcomes = []
-    for i, name in enumerate(names, 1):
-        progress(f"[{i}/{len(names)}] {name}: exporting {size[0]}x{size[1]} ...")
-        outcome = export_backend(name, model, size, out_dir, weights_info, lowered=lowered)
+    for i, (name, precision) in enumerate(jobs, 1):
+        tag = f"[{i}/{len(jobs)}] {name}{f' {precision}' if len(precisions(name)) > 1 else ''}"
+        progress(f"{tag}: exporting {size[0]}x{size[1]} ...")
+        outcome = export_backend(name, model, size, out_dir, weights_info, lowered=lowered, precision=precision)
         outcomes.append(outcome)
         p = outcome.parity
         if outcome.status == "ok":
             check = f"parity skipped ({p.skipped})" if p.skipped else (
                 f"parity max|diff| {p.max_abs:.1e}, PSNR {p.psnr:.1f} dB")
-            progress(f"[{i}/{len(names)}] {name}: ok in {outcome.seconds:.0f} s, {outcome.artifact.name} "
+            progress(f"{tag}: ok in {outcome.seconds:.0f} s, {outcome.artifact.name} "
                      f"({outcome.size_bytes / 1e6:.1f} MB), {check}")
         else:
-            progress(f"[{i}/{len(names)}] {name}: {outcome.status}: {outcome.reason}")
+            progress(f"{tag}: {outcome.status}: {outcome.reason}")
     return outcomes
 

@@ -31,8 +31,9 @@ from .export.common import artifact_name
 from .export.weights import model_and_source
 
 SUFFIX = {name: b.suffix for name, b in BACKENDS.items()}
-# What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8".
-STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16"}
+# What each backend stores for a requested precision: CoreML keeps fp16 for "fp32" and w8a16 for "int8" (and the
+# ExecuTorch CoreML delegate fp16 for "fp32").
+STORED = {("coreml", "fp32"): "fp16", ("coreml", "int8"): "w8a16", ("executorch-coreml", "fp32"): "fp16"}
 PRECISIONS = ("fp32", "fp16", "int8", "int8-dynamic", "w8a16")
 FLOAT_PRECISIONS = ("fp32", "fp16")
 # The published mix, installed with k3dn.calibration as package data (a plain install carries it too).
@@ -132,9 +133,11 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
     out_dir.mkdir(parents=True, exist_ok=True)
     progress(f"exporting {backend} {stored} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
     if stored in FLOAT_PRECISIONS:
-        from .export.pipeline import export_backend
+        from .export.pipeline import export_backend, precisions
 
-        outcome = export_backend(backend, model, size, out_dir, info)
+        if stored not in precisions(backend):
+            raise ArtifactError(f"{backend} exports {', '.join(precisions(backend))}, not {stored}")
+        outcome = export_backend(backend, model, size, out_dir, info, precision=stored)
         if outcome.status != "ok":
             raise ArtifactError(f"{backend} export at {size[0]}x{size[1]} {outcome.status}: {outcome.reason}")
         return outcome.artifact

@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("k3dn.commands.demo", "deblur a simulated DP capture of a held-out photo with the shipped weights"),
     "export": ("k3dn.commands.export", "lower and export to ExecuTorch, TFLite, CoreML, ONNX with parity checks"),
     "quantize": ("k3dn.commands.quantize", "int8 quantization per backend, calibrated, with a measured quality budget"),
+    "fp16-check": ("k3dn.commands.fp16_check", "the exported graph in float16 on the eval set: PSNR vs fp32, largest "
+                   "activation per layer vs the fp16 range"),
     "bench": ("k3dn.commands.bench", "latency, memory, throughput per backend, precision and size, vs this CPU's peak"),
     "calibrate-psf": ("k3dn.commands.calibrate_psf", "fit the DP kernel family to real left/right views (no ground "
                       "truth) and write its parameters"),

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Packaging check of the demo app without Gradle or the Android SDK, with what Debian ships:
-#   1. compiles ExecuTorchRunner (+ core) against the real ExecuTorch Android Java API (org.pytorch.executorch
-#      classes from the npm package react-native-executorch, cached) - an API check of the app's one runtime call;
-#   2. packages the manifest and assets (sample pair, and the .pte given as $1) with aapt against Debian's
-#      framework-res.apk, zipaligns, signs with a generated debug key, and runs `apksigner verify` and
-#      `aapt dump badging`.
-# With an android.jar and a dexer (d8, dx or dalvik-exchange) on this machine it also compiles the whole app and
-# puts classes.dex in the APK. Debian 12 ships neither (android-sdk-platform-23 / libandroid-23-java /
-# dalvik-exchange are gone), so here the APK has no code: it checks the packaging, it is not an installable
-# app. The installable APK comes from Gradle on a developer machine (README).
+# Builds the demo app into an installable-format APK without Gradle or the Android SDK, from registry packages:
+#   1. Debian bullseye's android.jar (libandroid-23-java) and dexer (dalvik-exchange, dx): `apt-get download` with a
+#      private sources list and state folder (the system's apt is not touched), extracted, cached;
+#   2. npm: react-native-executorch@0.8.5 (ExecuTorch's Android Java API, Java 8 classes, and arm64-v8a
+#      libexecutorch.so with JNI_OnLoad and XNNPACK) and react-native@0.70.15 (its AAR: arm64-v8a libfbjni.so and
+#      libc++_shared.so, which libexecutorch.so needs), `npm pack` (no install), extracted, cached;
+#   3. compiles core (Java 8) and the app against android.jar, dexes app + core + org.pytorch.executorch into
+#      classes.dex, and lists every class the dex references that is neither in it nor in android.jar: each one must
+#      be named in android_demo/README.md with where a Gradle build gets it (dex_missing_classes.py);
+#   4. packages manifest, assets (sample pair, the .pte given as $1), classes.dex and lib/arm64-v8a/ with aapt
+#      against Debian's framework-res.apk, zipaligns, signs with a generated debug key, and verifies.
+# Downloads are cached in $K3DN_ANDROID_CACHE (default ~/.cache/k3dn-android), outside the repository. The
+# fbjni/SoLoader *Java* classes exist in no registry package: the APK runs the app's code, and where those classes
+# are needed (the first use of ExecuTorch's Module) the app shows that the runtime cannot load instead of crashing.
+# The APK Gradle builds on a developer machine (README) has them.
 #
 # Usage: android_demo/app/build-debug-apk.sh [MODEL.pte]     -> android_demo/build/apk/k3dn-demo-debug.apk
 # Exit: 0 checked (or skipped, with the reason printed), non-zero on a failed check.
@@ -16,10 +21,12 @@ set -euo pipefail
 APP="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DEMO="$(dirname "$APP")"
 ROOT="$(dirname "$DEMO")"
-CACHE="$DEMO/.cache"
+CACHE="${K3DN_ANDROID_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/k3dn-android}"
 OUT="$DEMO/build/apk"
 PTE="${1:-}"
-RNE_VERSION=0.8.5 # npm package that bundles org.pytorch.executorch's Java classes (without fbjni's)
+RNE_VERSION=0.8.5 # npm: org.pytorch.executorch's Java classes (without fbjni's) and arm64-v8a libexecutorch.so
+RN_VERSION=0.70.15 # npm: react-native's AAR, with arm64-v8a libfbjni.so and libc++_shared.so
+PY="${PYTHON:-$(command -v python3)}"
 log() { echo "[apk] $*"; }
 skip() { log "SKIPPED: $*"; exit 0; }
 
@@ -38,50 +45,96 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"/{classes,assets,ks} "$CACHE"
 
-# --- 1. ExecuTorchRunner against the real org.pytorch.executorch API ------------------------------------------
+# --- 1. android.jar and dx from Debian bullseye (a private apt: own sources list, lists and cache) -------------
+SDK="$CACHE/bullseye"
+ANDROID_JAR="$SDK/usr/share/java/com.android.android-23.jar"
+DX_JAR="$SDK/usr/share/java/com.android.dx-10.0.0.jar"
+if [[ ! -f "$ANDROID_JAR" || ! -f "$DX_JAR" ]]; then
+  log "fetching android.jar (libandroid-23-java) and dx (dalvik-exchange) from Debian bullseye (cached in $SDK)"
+  apt_dir="$CACHE/apt"
+  mkdir -p "$apt_dir"/{lists/partial,archives/partial,debs}
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main" \
+    >"$apt_dir/sources.list"
+  APT=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+       -o Dir::State="$apt_dir" -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir"
+       -o Dir::Cache::Archives="$apt_dir/archives" -o Dir::State::status=/dev/null -o APT::Sandbox::User="$(id -un)"
+       -o Debug::NoLocking=1)
+  if apt-get "${APT[@]}" -qq update && (cd "$apt_dir/debs" && apt-get "${APT[@]}" -qq download \
+       libandroid-23-java dalvik-exchange); then
+    rm -rf "$SDK.tmp" && mkdir -p "$SDK.tmp"
+    for deb in "$apt_dir"/debs/*.deb; do dpkg-deb -x "$deb" "$SDK.tmp"; done
+    rm -rf "$SDK" && mv "$SDK.tmp" "$SDK"
+  fi
+  rm -rf "$apt_dir"
+fi
+[[ -f "$ANDROID_JAR" && -f "$DX_JAR" ]] || skip "Debian bullseye's libandroid-23-java / dalvik-exchange could not be fetched"
+
+# --- 2. ExecuTorch's Java API and arm64-v8a runtime, fbjni's native library (npm pack, cached) -------------------
 ET_JAR="$CACHE/rne-$RNE_VERSION/classes.jar"
-if [[ ! -f "$ET_JAR" ]] && command -v npm >/dev/null; then
-  log "fetching react-native-executorch@$RNE_VERSION (npm pack, cached) for the ExecuTorch Java classes"
+ET_SO="$CACHE/rne-$RNE_VERSION/arm64-v8a/libexecutorch.so"
+if [[ ! -f "$ET_JAR" || ! -f "$ET_SO" ]]; then
+  log "fetching react-native-executorch@$RNE_VERSION (npm pack, cached in $CACHE): ExecuTorch's Java API and runtime"
   tmp="$(mktemp -d)"
   if (cd "$tmp" && npm pack --silent "react-native-executorch@$RNE_VERSION" >/dev/null 2>&1); then
-    tar xzf "$tmp"/react-native-executorch-*.tgz -C "$tmp" package/android/libs/classes.jar
-    mkdir -p "$(dirname "$ET_JAR")" && mv "$tmp/package/android/libs/classes.jar" "$ET_JAR"
+    tar xzf "$tmp"/react-native-executorch-*.tgz -C "$tmp" package/android/libs/classes.jar \
+      package/third-party/android/libs/executorch/arm64-v8a/libexecutorch.so
+    mkdir -p "$(dirname "$ET_SO")"
+    mv "$tmp/package/android/libs/classes.jar" "$ET_JAR"
+    mv "$tmp/package/third-party/android/libs/executorch/arm64-v8a/libexecutorch.so" "$ET_SO"
   fi
   rm -rf "$tmp"
 fi
-mkdir -p "$OUT/classes/core"
-javac --release 8 -Xlint:all,-options -d "$OUT/classes/core" $(find "$DEMO/core/src/main/java" -name '*.java')
-if [[ -f "$ET_JAR" ]]; then
-  # ExecuTorchRunner imports nothing from android.*, so it compiles without android.jar.
-  javac --release 8 -Xlint:all,-options,-classfile -d "$OUT/classes/app" -cp "$OUT/classes/core:$ET_JAR" \
-    "$APP/src/main/java/org/k3dn/demo/ExecuTorchRunner.java"
-  log "ok: ExecuTorchRunner compiles against org.pytorch.executorch (react-native-executorch $RNE_VERSION's classes)"
-else
-  log "ExecuTorch Java API check SKIPPED: npm could not fetch react-native-executorch@$RNE_VERSION"
-fi
-
-# --- 2. Whole app + dex, only where an android.jar and a dexer exist -------------------------------------------
-ANDROID_JAR="$(ls -1 "${ANDROID_HOME:-/nonexistent}"/platforms/android-*/android.jar /usr/lib/android-sdk/platforms/*/android.jar \
-  2>/dev/null | sort -V | tail -1 || true)"
-DEXER="$(command -v d8 || command -v dx || command -v dalvik-exchange || true)"
-DEX=""
-if [[ -n "$ANDROID_JAR" && -n "$DEXER" && -f "$ET_JAR" ]]; then
-  javac --release 8 -d "$OUT/classes/app" -cp "$OUT/classes/core:$ET_JAR:$ANDROID_JAR" \
-    $(find "$APP/src/main/java" -name '*.java')
-  mkdir -p "$OUT/dex"
-  if [[ "$(basename "$DEXER")" == d8 ]]; then
-    "$DEXER" --min-api 26 --lib "$ANDROID_JAR" --output "$OUT/dex" $(find "$OUT/classes/app" "$OUT/classes/core" -name '*.class')
-  else
-    "$DEXER" --dex --min-sdk-version=26 --output="$OUT/dex/classes.dex" "$OUT/classes/app" "$OUT/classes/core"
+FBJNI_DIR="$CACHE/rn-$RN_VERSION/arm64-v8a"
+if [[ ! -f "$FBJNI_DIR/libfbjni.so" || ! -f "$FBJNI_DIR/libc++_shared.so" ]]; then
+  log "fetching react-native@$RN_VERSION (npm pack, 75 MB, cached in $CACHE): libfbjni.so from its AAR"
+  tmp="$(mktemp -d)"
+  aar="package/android/com/facebook/react/react-native/$RN_VERSION/react-native-$RN_VERSION-release.aar"
+  if (cd "$tmp" && npm pack --silent "react-native@$RN_VERSION" >/dev/null 2>&1); then
+    tar xzf "$tmp"/react-native-*.tgz -C "$tmp" "$aar"
+    mkdir -p "$FBJNI_DIR"
+    unzip -q -o -j "$tmp/$aar" "jni/arm64-v8a/libfbjni.so" "jni/arm64-v8a/libc++_shared.so" -d "$FBJNI_DIR"
   fi
-  DEX="$OUT/dex/classes.dex"
-  log "compiled and dexed the app with $ANDROID_JAR and $DEXER"
-else
-  log "no android.jar (${ANDROID_JAR:-none}) or dexer (${DEXER:-none}) here (Debian 12 packages neither):" \
-      "the APK below has no classes.dex - a packaging check, NOT an installable app"
+  rm -rf "$tmp"
 fi
+[[ -f "$ET_JAR" && -f "$ET_SO" && -f "$FBJNI_DIR/libfbjni.so" ]] \
+  || skip "npm could not fetch react-native-executorch@$RNE_VERSION / react-native@$RN_VERSION"
 
-# --- 3. Package, align, sign, verify -----------------------------------------------------------------------
+# --- 3. Compile, dex, and list the classes the dex references but nobody provides ---------------------------------
+# core takes Java 8's API (Math.floorMod is Android API 24, above android-23.jar; the app's minSdk is 26). The app
+# compiles against android.jar alone, for Java 8 class files without lambdas: dx cannot desugar them and Android
+# has no LambdaMetafactory.
+mkdir -p "$OUT/classes"/{core,app,executorch} "$OUT/dex"
+javac --release 8 -Xlint:all,-options -Werror -encoding UTF-8 -d "$OUT/classes/core" \
+  $(find "$DEMO/core/src/main/java" -name '*.java')
+javac -source 8 -target 8 -bootclasspath "$ANDROID_JAR" -Xlint:all,-options -Werror -encoding UTF-8 \
+  -d "$OUT/classes/app" -cp "$OUT/classes/core:$ET_JAR" $(find "$APP/src/main/java" -name '*.java')
+(cd "$OUT/classes/executorch" && unzip -q -o "$ET_JAR" 'org/pytorch/executorch/*')
+java -jar "$DX_JAR" --dex --min-sdk-version=26 --output="$OUT/dex/classes.dex" \
+  "$OUT/classes/app" "$OUT/classes/core" "$OUT/classes/executorch"
+DEX="$OUT/dex/classes.dex"
+n_app=$(find "$OUT/classes/app" "$OUT/classes/core" -name '*.class' | wc -l)
+log "ok: classes.dex ($(du -h "$DEX" | cut -f1)) from $n_app app + core classes and org.pytorch.executorch" \
+    "($(find "$OUT/classes/executorch" -name '*.class' | wc -l) classes), dx $(basename "$DX_JAR" .jar)"
+"$PY" "$APP/dex_missing_classes.py" "$DEX" "$ANDROID_JAR" "$DEMO/README.md"
+
+# The native runtime: arm64 ELF files, and libexecutorch.so is a JNI library whose dependencies travel with it.
+mkdir -p "$OUT/lib/arm64-v8a"
+cp "$ET_SO" "$FBJNI_DIR/libfbjni.so" "$FBJNI_DIR/libc++_shared.so" "$OUT/lib/arm64-v8a/"
+for so in "$OUT"/lib/arm64-v8a/*.so; do
+  readelf -h "$so" | grep "Machine:.*AArch64" >/dev/null || { log "FAIL: $(basename "$so") is not an arm64 library"; exit 1; }
+done
+# (grep reads all its input, no -q: under pipefail an early exit would fail the writer with SIGPIPE)
+readelf --dyn-syms -W "$OUT/lib/arm64-v8a/libexecutorch.so" | grep " JNI_OnLoad$" >/dev/null \
+  || { log "FAIL: libexecutorch.so exports no JNI_OnLoad"; exit 1; }
+for need in $(readelf -d "$OUT/lib/arm64-v8a/libexecutorch.so" "$OUT/lib/arm64-v8a/libfbjni.so" \
+              | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
+  case "$need" in libc.so|libm.so|libdl.so|liblog.so|libandroid.so) ;;  # the phone's system libraries
+    *) [[ -f "$OUT/lib/arm64-v8a/$need" ]] || { log "FAIL: $need (needed) is not in lib/arm64-v8a"; exit 1; } ;;
+  esac
+done
+log "ok: lib/arm64-v8a: $(cd "$OUT/lib/arm64-v8a" && echo *) (AArch64, JNI_OnLoad, every non-system NEEDED present)"
+
+# --- 4. Package, align, sign, verify -----------------------------------------------------------------------
 cp "$ROOT/docs/real_dp/pixel_00_left.png" "$OUT/assets/sample_left.png"
 cp "$ROOT/docs/real_dp/pixel_00_right.png" "$OUT/assets/sample_right.png"
 if [[ -n "$PTE" ]]; then
@@ -94,7 +147,8 @@ UNSIGNED="$OUT/unsigned.apk"
 aapt package -f -M "$OUT/AndroidManifest.xml" -A "$OUT/assets" -I "$FRAMEWORK" -F "$UNSIGNED" \
   --min-sdk-version 26 --target-sdk-version 34 \
   --version-code 1 --version-name 0.1 -0 pte
-if [[ -n "$DEX" ]]; then (cd "$(dirname "$DEX")" && aapt add "$UNSIGNED" classes.dex >/dev/null); fi
+(cd "$(dirname "$DEX")" && aapt add "$UNSIGNED" classes.dex >/dev/null)
+(cd "$OUT" && aapt add "$UNSIGNED" lib/arm64-v8a/*.so >/dev/null)
 ALIGNED="$OUT/aligned.apk"
 zipalign -f -p 4 "$UNSIGNED" "$ALIGNED"
 KS="$OUT/ks/debug.keystore"
@@ -106,4 +160,7 @@ apksigner verify --verbose --min-sdk-version 26 "$APK" | grep -E "^Verifies|v2 s
 apksigner verify --min-sdk-version 26 "$APK" # fails the script if the signature does not verify
 aapt dump badging "$APK" | grep -E "^(package|sdkVersion|targetSdkVersion|application-label|launchable-activity)"
 aapt list "$APK" | sed 's/^/[apk]   /'
-log "ok: $(basename "$APK") ($(du -h "$APK" | cut -f1)) aligned, signed with a debug key, verified$([[ -n "$DEX" ]] || echo ', no code')"
+aapt list "$APK" | grep -x classes.dex >/dev/null && aapt list "$APK" | grep -x lib/arm64-v8a/libexecutorch.so >/dev/null \
+  || { log "FAIL: the APK lacks classes.dex or lib/arm64-v8a/libexecutorch.so"; exit 1; }
+log "ok: $(basename "$APK") ($(du -h "$APK" | cut -f1)) with classes.dex and lib/arm64-v8a/, aligned, signed with a" \
+    "debug key, verified"

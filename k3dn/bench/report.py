@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .schema import Probe, Result, megapixels
+from .verification import verification_lines
 
 
 def _f(value: float | None, fmt: str, dash: str = "-") -> str:
@@ -82,6 +83,8 @@ def markdown(obj: dict, results: Sequence[Result], probes: Sequence[Probe]) -> s
                   ""]
     if obj.get("targets"):
         parts += ["Targets:", "", targets_lines(obj["targets"]), ""]
+    if obj.get("verification"):
+        parts += ["Where each target is verified:", "", verification_lines(obj["verification"]), ""]
     for prof in obj.get("profiles") or []:
         parts += [profile_lines(prof), ""]
     return "\n".join(parts).rstrip() + "\n"

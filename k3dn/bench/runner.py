@@ -11,6 +11,7 @@ from .measure import measure_in_subprocess
 from .phone import PhoneSettings
 from .probes import PROBES, build_probe, probe_gmac
 from .schema import FORMAT, Probe, Result, attach_probes, attach_speedups, machine_info, megapixels, targets
+from .verification import verification
 
 
 def _say(msg: str) -> None:
@@ -117,7 +118,8 @@ def run_bench(settings: BenchSettings, sizes: list[tuple[int, int]], rows: list[
                      "weights_sha256": weights_info.get("file_sha256"), "gmac_per_mp": round(gmac_per_mp, 2),
                      "macs_counted_by": "k3dn.network.complexity.count_macs (convs and matmuls, FLOPs/2)"},
            "toolchain": _toolchain(), "probes": [p.to_dict() for p in probes],
-           "results": [r.to_dict() for r in results], "targets": targets(results, probes), "profiles": []}
+           "results": [r.to_dict() for r in results], "targets": targets(results, probes),
+           "verification": verification(results), "profiles": []}
     if opts.profile:
         obj["profiles"] = _profiles(results, threads)
     obj["_probes"] = probes

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .. import files
-from ..backends import BACKENDS, TORCH
+from ..backends import BACKENDS, TORCH, by_name
 from ..errors import ArtifactError, PipelineError, RuntimeUnavailable
 from .sidecar import path_sha256, read_sidecar, sidecar_path  # noqa: F401 - the runners' public API
 
@@ -44,6 +44,28 @@ def _require(backend: str) -> None:
     module = BACKENDS[backend].runtime_module
     if importlib.util.find_spec(module) is None:
         raise RuntimeUnavailable(f"{backend}: {module} is not installed (pip install -e '.[export]')")
+
+
+def unavailable(backend: str) -> str | None:
+    """Why artifacts of `backend` cannot run on this machine (None: they can): its runtime is not installed,
+    CoreML off macOS, or an ExecuTorch runtime without the delegate the program needs (the pip runtime on Linux
+    registers no Vulkan or CoreML backend; those .pte files run on the devices whose ExecuTorch build links them)."""
+    b = BACKENDS[backend]
+    if importlib.util.find_spec(b.runtime_module) is None:
+        return f"{backend}: {b.runtime_module} is not installed (pip install -e '.[export]')"
+    if backend == "coreml" and platform.system() != "Darwin":
+        return f"CoreML predictions need macOS, this is {platform.system()}"
+    if b.delegate:
+        from executorch.extension.pybindings import _portable_lib as runtime
+
+        with native_stderr_silenced():
+            registered = sorted(runtime._get_registered_backend_names())
+        if b.delegate not in registered:
+            where = {"VulkanBackend": "an Android (or Linux) build of ExecuTorch with the Vulkan backend and a "
+                                      "Vulkan GPU", "CoreMLBackend": "ExecuTorch on macOS or iOS"}.get(b.delegate, "")
+            return (f"{b.title}: this ExecuTorch runtime has no {b.delegate} registered (it has "
+                    f"{', '.join(registered) or 'none'}){'; it runs with ' + where if where else ''}")
+    return None
 
 
 @contextlib.contextmanager
@@ -216,12 +238,14 @@ class ExecuTorchRunner(Runner):
     its own memory planning, so calls are serialised (thread_safe False).
     """
 
-    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, threads: int | None = None, backend: str = "executorch") -> None:
         super().__init__()
-        _require("executorch")
+        reason = unavailable(backend)  # also the GPU/NPU delegates' programs: the runtime must register theirs
+        if reason:
+            raise RuntimeUnavailable(reason)
         from executorch.extension.pybindings import _portable_lib as runtime
 
-        self.name, self.threads = BACKENDS["executorch"].runtime, threads
+        self.name, self.threads = BACKENDS[backend].runtime, threads
         with native_stderr_silenced():  # its CPU probe logs "[cpuinfo_utils.cpp:..]" lines to stderr
             if threads:
                 runtime._unsafe_reset_threadpool(int(threads))
@@ -306,9 +330,12 @@ class CoreMLRunner(Runner):
 _BY_SUFFIX: dict[str, type[Runner]] = {f".{b.suffix}": globals()[b.runner] for b in BACKENDS.values()}
 
 
-def open_runner(path: str | Path, threads: int | None = None, verify: bool = True) -> Runner:
-    """The runner for a weights file or artifact, by suffix: .safetensors (PyTorch), .pte (ExecuTorch),
-    .tflite (LiteRT), .onnx (ONNX Runtime), .mlpackage (CoreML, macOS only).
+def open_runner(path: str | Path, threads: int | None = None, verify: bool = True,
+                backend: str | None = None) -> Runner:
+    """The runner for a weights file or artifact, by suffix: .safetensors (PyTorch), .pte (ExecuTorch; a
+    .vulkan.pte or .coreml.pte needs a runtime with that delegate), .tflite (LiteRT), .onnx (ONNX Runtime),
+    .mlpackage (CoreML, macOS only). `backend`: the backend that wrote it, for a file whose name does not say
+    (the export pipeline's temporary file, before it has a sidecar); else the sidecar's, else the file name's.
 
     Raises FileNotFoundError, ArtifactError (unknown suffix, corrupt file, sidecar mismatch) or
     RuntimeUnavailable (the runtime is not installed or cannot run here).
@@ -333,8 +360,14 @@ def open_runner(path: str | Path, threads: int | None = None, verify: bool = Tru
     if suffix not in _BY_SUFFIX:
         raise ArtifactError(f"{path}: unknown artifact type {path.suffix!r}; expected one of {list(SUFFIXES)}")
     meta = read_sidecar(path, verify=verify)
+    named = BACKENDS.get(backend or meta.get("backend") or "")
+    if named is None or not named.suffix.endswith(suffix[1:]):  # a sidecar cannot send a .onnx to ExecuTorch
+        named = by_name(path.name)
     try:
-        runner = _BY_SUFFIX[suffix](path, threads=threads)
+        if _BY_SUFFIX[suffix] is ExecuTorchRunner:
+            runner = ExecuTorchRunner(path, threads=threads, backend=named.name if named else "executorch")
+        else:
+            runner = _BY_SUFFIX[suffix](path, threads=threads)
     except RuntimeUnavailable:
         raise
     except Exception as exc:  # each runtime raises its own type for a corrupt file

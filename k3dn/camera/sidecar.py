@@ -29,6 +29,7 @@ _TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "model": (dict, "an object"),
     "io": (dict, "an object"),
     "quantization": ((dict, type(None)), "an object or null"),
+    "delegation": ((dict, type(None)), "an object or null"),
 }
 
 
@@ -65,6 +66,14 @@ def _check_types(meta: dict, side: Path) -> None:
         raise ArtifactError(f"{side}: 'weights.state_sha256' must be 64 hex digits")
     if "sha256" in meta and not (isinstance(meta["sha256"], str) and _SHA256.fullmatch(meta["sha256"])):
         raise ArtifactError(f"{side}: 'sha256' must be 64 lower-case hex digits, got {meta['sha256']!r}")
+    delegation = meta.get("delegation") or {}
+    if delegation and not (isinstance(delegation.get("delegate"), str)
+                           and all(type(delegation.get(k)) is int and delegation[k] >= 0
+                                   for k in ("delegate_calls", "ops_outside"))
+                           and isinstance(delegation.get("outside"), list)
+                           and all(isinstance(op, str) for op in delegation["outside"])):
+        raise ArtifactError(f"{side}: 'delegation' must hold delegate (a string), delegate_calls and ops_outside "
+                            "(non-negative integers) and outside (a list of op names)")
     if "bytes" in meta and not (type(meta["bytes"]) is int and meta["bytes"] >= 0):
         raise ArtifactError(f"{side}: 'bytes' must be a non-negative integer, got {meta['bytes']!r}")
 

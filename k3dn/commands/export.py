@@ -1,4 +1,5 @@
-"""`k3dn export`: lower K3DN and export it to ExecuTorch, TFLite/LiteRT, CoreML and/or ONNX.
+"""`k3dn export`: lower K3DN and export it to ExecuTorch (XNNPACK, Vulkan, CoreML delegate), TFLite/LiteRT, CoreML
+and/or ONNX.
 
 Each artifact is audited (no FFT/complex/inverse ops; every op delegated or builtin) and run in its
 real runtime against the float PyTorch model before it is kept; a parity table closes the run.
@@ -24,7 +25,8 @@ BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKEND_CHOICES, action="append", required=True,
-                        help="target (repeatable); 'all' = executorch, tflite, coreml, onnx")
+                        help="target (repeatable); 'all' = every one: executorch (XNNPACK), tflite, coreml, onnx, "
+                             "executorch-vulkan (fp32 and fp16), executorch-coreml")
     parser.add_argument("--size", required=True, help="static input size HxW of the artifact, multiples of 16 "
                                                       "(e.g. 128x128); frames are padded to it in the pipeline")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="tiny", help="model variant (default tiny)")

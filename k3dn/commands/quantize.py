@@ -17,13 +17,13 @@ import sys
 from pathlib import Path
 
 from .. import files
-from ..backends import EXPORT_BACKENDS
+from ..backends import QUANT_BACKENDS
 from ..errors import UserError
 from ..network.config import VARIANTS
 from .limits import check_size, output_file
 from .outdir import prepare_out
 
-BACKEND_CHOICES = (*EXPORT_BACKENDS, "all")
+BACKEND_CHOICES = (*QUANT_BACKENDS, "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -61,6 +61,11 @@ def open_cli_runner(model: str | None, weights: str | None, backend: str, precis
         return TorchRunner(load_model(weights), threads=threads)
     if tile % 16:
         raise UserError(f"--tile {tile} must be a multiple of 16 for an exported artifact")
+    from ..camera.runners import unavailable
+
+    reason = unavailable(backend)
+    if reason:  # before minutes of export: e.g. CoreML off macOS, a Vulkan .pte without a Vulkan runtime
+        raise UserError(f"--backend {backend} cannot run here: {reason}")
     try:
         from k3dn.artifacts import cached_artifact
     except ImportError as exc:

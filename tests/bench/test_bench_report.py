@@ -99,3 +99,23 @@ def test_ort_profile_summary() -> None:
     s = summarise_ort_events(ev, runs=2)
     assert s["top_ops"][0] == {"op": "Conv", "ms_per_run": 3.0, "share": 0.75, "nodes": 3}
     assert s["total_ms"] == 4.0
+
+
+def test_verification_block_names_here_emulated_and_never_run(tmp_path: Path) -> None:
+    from k3dn.bench.verification import verification, verification_lines
+
+    missing = verification(_rows(), tmp_path / "none.json")
+    assert missing["here"]["rows"] == ["onnx-fp32", "onnx-int8", "tflite-int8", "torch-eager"]  # not the skipped one
+    assert missing["emulated_aarch64"]["status"] == "not run on this machine"
+    assert any("NPU" in t for t in missing["never_run"]) and any("CoreML" in t for t in missing["never_run"])
+    arm = {"created": "2026-12-07T15:00:00Z", "qemu": "qemu-aarch64 version 10.0.13", "size": [64, 64],
+           "cpus": ["cortex-a53", "max"], "counts": {"PASS": 3, "FAIL": 1, "SKIPPED": 0},
+           "rows": [{"backend": "onnx", "precision": "int8", "cpu": c, "status": "PASS"} for c in ("cortex-a53", "max")]
+           + [{"backend": "tflite", "precision": "fp32", "cpu": "cortex-a53", "status": "PASS"},
+              {"backend": "tflite", "precision": "fp32", "cpu": "max", "status": "FAIL"}]}
+    (tmp_path / "arm.json").write_text(json.dumps(arm))
+    block = verification(_rows(), tmp_path / "arm.json")
+    emu = block["emulated_aarch64"]
+    assert emu["status"] == "FAIL" and emu["rows"]["tflite-fp32"] == {"cortex-a53": "PASS", "max": "FAIL"}
+    text = verification_lines(block)
+    assert "onnx-int8 (PASS)" in text and "tflite-fp32 (FAIL/PASS)" in text and "never run" in text

@@ -19,7 +19,22 @@ public final class ExecuTorchRunner implements TileRunner, AutoCloseable {
     private long calls;
     private long forwardNanos;
 
-    /** Load {@code ptePath} (a file on disk: Module mmaps it), which takes tileH x tileW inputs. */
+    /**
+     * What the app shows when ExecuTorch's runtime cannot load on this phone (a {@link LinkageError} from the first
+     * use of {@link Module}): which piece is missing, instead of a crash.
+     */
+    public static String unavailableMessage(LinkageError e) {
+        String what = e instanceof UnsatisfiedLinkError
+                ? "its native library (libexecutorch.so, libfbjni.so) did not load for this phone's ABI"
+                : "a class it needs is not in this APK (fbjni / SoLoader: see android_demo/README.md)";
+        return "The ExecuTorch runtime cannot run on this phone: " + what + ". Build the app with Gradle "
+                + "(org.pytorch:executorch-android brings both). Details: " + e;
+    }
+
+    /**
+     * Load {@code ptePath} (a file on disk: Module mmaps it), which takes tileH x tileW inputs. Throws a
+     * {@link LinkageError} when the runtime cannot load (see {@link #unavailableMessage}).
+     */
     public ExecuTorchRunner(String ptePath, int tileH, int tileW) {
         this.module = Module.load(ptePath);
         this.tileH = tileH;

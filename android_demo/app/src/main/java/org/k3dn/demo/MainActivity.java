@@ -6,6 +6,7 @@ import android.graphics.Bitmap;
 import android.graphics.BitmapFactory;
 import android.net.Uri;
 import android.os.Bundle;
+import android.view.View;
 import android.widget.Button;
 import android.widget.LinearLayout;
 import android.widget.TextView;
@@ -43,14 +44,29 @@ public final class MainActivity extends Activity {
         LinearLayout buttons = new LinearLayout(this);
         Button sample = new Button(this);
         sample.setText("Sample pair");
-        sample.setOnClickListener(v -> loadSample());
+        sample.setOnClickListener(new View.OnClickListener() {
+            @Override
+            public void onClick(View v) {
+                loadSample();
+            }
+        });
         Button pick = new Button(this);
         pick.setText("Pick left + right");
-        pick.setOnClickListener(v -> pick(PICK_LEFT));
+        pick.setOnClickListener(new View.OnClickListener() {
+            @Override
+            public void onClick(View v) {
+                pick(PICK_LEFT);
+            }
+        });
         runButton = new Button(this);
         runButton.setText("Run");
         runButton.setEnabled(false);
-        runButton.setOnClickListener(v -> run());
+        runButton.setOnClickListener(new View.OnClickListener() {
+            @Override
+            public void onClick(View v) {
+                run();
+            }
+        });
         buttons.addView(sample);
         buttons.addView(pick);
         buttons.addView(runButton);
@@ -66,9 +82,12 @@ public final class MainActivity extends Activity {
 
     @Override
     protected void onDestroy() {
-        worker.execute(() -> {
-            if (runner != null) {
-                runner.close();
+        worker.execute(new Runnable() {
+            @Override
+            public void run() {
+                if (runner != null) {
+                    runner.close();
+                }
             }
         });
         worker.shutdown();
@@ -134,44 +153,60 @@ public final class MainActivity extends Activity {
         final Bitmap r = right;
         runButton.setEnabled(false);
         status.setText("running ...");
-        worker.execute(() -> {
-            String msg;
-            Bitmap out = null;
-            try {
-                if (runner == null) {
-                    ModelAssets m = ModelAssets.load(this);
-                    runner = new ExecuTorchRunner(m.pte.getPath(), m.tileH, m.tileW);
-                }
-                int h = l.getHeight();
-                int w = l.getWidth();
-                int[] lv = Frames.rgb(l);
-                int[] rv = Frames.rgb(r);
-                Deblurrer d = new Deblurrer(runner, Math.min(Deblurrer.DEFAULT_OVERLAP,
-                        (Math.min(runner.tileHeight(), runner.tileWidth()) / 2 - 1) / Deblurrer.STRIDE * Deblurrer.STRIDE));
-                runner.resetTiming();
-                long t0 = System.nanoTime();
-                int[] sharp = d.run(lv, rv, h, w, Levels.perChannel(0, 3), Levels.perChannel(255, 3), 255);
-                double ms = (System.nanoTime() - t0) / 1e6;
-                out = Frames.bitmap(sharp, h, w);
-                double mp = h * (double) w / 1e6;
-                runs++;
-                msg = String.format(Locale.US, "run %d%s: %dx%d, %d tiles of %dx%d: %.0f ms/frame, %.0f ms/MP "
-                                + "(model %.0f ms, %.1f ms/tile)", runs, runs == 1 ? " (cold: includes XNNPACK setup)" : "",
-                        w, h, runner.calls(), runner.tileWidth(), runner.tileHeight(), ms, ms / mp,
-                        runner.forwardMillis(), runner.forwardMillis() / Math.max(1, runner.calls()));
-            } catch (Exception | OutOfMemoryError e) {
-                msg = "failed: " + e;
+        worker.execute(new Runnable() {
+            @Override
+            public void run() {
+                deblur(l, r);
             }
-            final String text = msg;
-            final Bitmap after = out;
-            runOnUiThread(() -> {
+        });
+    }
+
+    /** Worker thread: load the runtime and model once, deblur the pair, post the result to the UI. */
+    private void deblur(final Bitmap l, final Bitmap r) {
+        String msg;
+        Bitmap out = null;
+        try {
+            if (runner == null) {
+                ModelAssets m = ModelAssets.load(this);
+                runner = new ExecuTorchRunner(m.pte.getPath(), m.tileH, m.tileW);
+            }
+            int h = l.getHeight();
+            int w = l.getWidth();
+            int[] lv = Frames.rgb(l);
+            int[] rv = Frames.rgb(r);
+            Deblurrer d = new Deblurrer(runner, Math.min(Deblurrer.DEFAULT_OVERLAP,
+                    (Math.min(runner.tileHeight(), runner.tileWidth()) / 2 - 1) / Deblurrer.STRIDE * Deblurrer.STRIDE));
+            runner.resetTiming();
+            long t0 = System.nanoTime();
+            int[] sharp = d.run(lv, rv, h, w, Levels.perChannel(0, 3), Levels.perChannel(255, 3), 255);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            out = Frames.bitmap(sharp, h, w);
+            double mp = h * (double) w / 1e6;
+            runs++;
+            msg = String.format(Locale.US, "run %d%s: %dx%d, %d tiles of %dx%d: %.0f ms/frame, %.0f ms/MP "
+                            + "(model %.0f ms, %.1f ms/tile)", runs, runs == 1 ? " (cold: includes XNNPACK setup)" : "",
+                    w, h, runner.calls(), runner.tileWidth(), runner.tileHeight(), ms, ms / mp,
+                    runner.forwardMillis(), runner.forwardMillis() / Math.max(1, runner.calls()));
+        } catch (LinkageError e) {
+            // The ExecuTorch runtime did not load: a native library missing for this phone's ABI
+            // (UnsatisfiedLinkError), or its Java dependencies (fbjni, SoLoader) not packaged (NoClassDefFoundError).
+            runner = null;
+            msg = ExecuTorchRunner.unavailableMessage(e);
+        } catch (Exception | OutOfMemoryError e) {
+            msg = "failed: " + e;
+        }
+        final String text = msg;
+        final Bitmap after = out;
+        runOnUiThread(new Runnable() {
+            @Override
+            public void run() {
                 status.setText(text);
                 if (after != null) {
                     view.setImages(Frames.bitmap(Frames.mean(Frames.rgb(l), Frames.rgb(r)), l.getHeight(),
                             l.getWidth()), after);
                 }
                 runButton.setEnabled(true);
-            });
+            }
         });
     }
 }
