@@ -66,21 +66,8 @@ skip=""
 ET_DIR="$CACHE/executorch-$ET_NATIVE_VERSION"
 if [[ ! -f "$ET_DIR/lib/libexecutorch.so" ]]; then
   log "fetching executorch==$ET_NATIVE_VERSION's native libraries (pip download, cached in $ET_DIR)"
-  mkdir -p "$CACHE/wheels"
-  if "$PY" -m pip download --quiet --no-deps --only-binary=:all: "executorch==$ET_NATIVE_VERSION" \
-       -d "$CACHE/wheels" 2>"$CACHE/pip-download.log"; then
-    "$PY" - "$CACHE/wheels" "$ET_NATIVE_VERSION" "$ET_DIR" <<'EOF'
-import sys, zipfile, pathlib
-wheels, version, out = pathlib.Path(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])
-wheel = sorted(wheels.glob(f"executorch-{version}-*.whl"))[-1]
-with zipfile.ZipFile(wheel) as z:
-    for n in z.namelist():
-        if n.startswith(("executorch/lib/", "executorch/include/")):
-            z.extract(n, out.parent / (out.name + ".tmp"))
-(out.parent / (out.name + ".tmp") / "executorch").rename(out)
-(out.parent / (out.name + ".tmp")).rmdir()
-EOF
-  fi
+  mkdir -p "$CACHE"
+  "$PY" "$ROOT/benchmarks/et_native.py" "$ET_DIR" "$ET_NATIVE_VERSION" 2>"$CACHE/pip-download.log" || true
   [[ -f "$ET_DIR/lib/libexecutorch.so" ]] || skip="executorch==$ET_NATIVE_VERSION's wheel (libexecutorch.so) could \
 not be had for this platform/Python from PyPI: $(tail -1 "$CACHE/pip-download.log" 2>/dev/null)"
 fi

@@ -127,23 +127,7 @@ fi
 # --- 4. ExecuTorch C++ runner, built natively and for aarch64 against executorch's wheels --------------------
 et_lib() {  # PLATFORM_ARGS... -> prints the extracted folder (lib/, include/), or nothing
   local dir="$CACHE/executorch-$ET_NATIVE_VERSION-$1"; shift
-  if [[ ! -f "$dir/lib/libexecutorch.so" ]]; then
-    rm -rf "$dir.whl" && mkdir -p "$dir.whl"
-    "$PY" -m pip download --quiet --no-deps --only-binary=:all: "$@" "executorch==$ET_NATIVE_VERSION" -d "$dir.whl" \
-      >"$CACHE/pip-et.log" 2>&1 || true
-    "$PY" - "$dir" "$dir.whl" <<'EOF'
-import pathlib, sys, zipfile
-out, wheels = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-for wheel in wheels.glob("executorch-*.whl"):
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(out.parent / (out.name + ".tmp"), [n for n in z.namelist()
-                                                         if n.startswith(("executorch/lib/", "executorch/include/"))])
-    tmp = out.parent / (out.name + ".tmp") / "executorch"
-    if (tmp / "lib" / "libexecutorch.so").exists():
-        tmp.rename(out)
-EOF
-    rm -rf "$dir.whl" "$dir.tmp"
-  fi
+  "$PY" "$HERE/et_native.py" "$dir" "$ET_NATIVE_VERSION" "$@" 2>"$CACHE/pip-et.log" || true
   [[ -f "$dir/lib/libexecutorch.so" ]] && echo "$dir"
 }
 build_runner() {  # CXX ET_DIR OUT
