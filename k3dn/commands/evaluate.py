@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="test", help="DPDD split (train/val/test)")
     parser.add_argument("--n", type=int, default=24, help="synthetic set: number of pairs")
     parser.add_argument("--size", type=int, default=256, help="synthetic set: square image size")
+    parser.add_argument("--max-radius", type=float, default=None, metavar="PX",
+                        help="synthetic set: largest blur radius |c| in px (default 12, the set every figure in the "
+                             "README uses; 16 reaches DPDD's Canon blur at full resolution)")
     parser.add_argument("--render", choices=["linear", "srgb"], default="linear",
                         help="synthetic set: blur in linear light (default, as optics do) or on sRGB values "
                              "(a different simulator's convention: a robustness check)")
@@ -51,11 +54,15 @@ DPDNET_ROW = "DPDNet (published outputs)"
 
 
 def load_items(data: str, split: str, n: int, size: int, render: str = "linear",
-               real_dp_root: str | None = None, mild: bool = False) -> list[dict]:
+               real_dp_root: str | None = None, mild: bool = False, max_radius: float | None = None) -> list[dict]:
     from ..data import DPDDDataset, SynthFolder, make_eval_set
+    from ..data.generate import DEFAULT_MAX_RADIUS, RADIUS_LIMIT
 
     if mild and data != "synthetic":
         raise UserError("--slice mild applies to --data synthetic only")
+    if max_radius is not None and (data != "synthetic" or not 0 < max_radius <= RADIUS_LIMIT):
+        raise UserError(f"--max-radius applies to --data synthetic only and must be in (0, {RADIUS_LIMIT:g}], "
+                        f"got {max_radius} with --data {data}")
     if data == "real-dp":
         from ..evaluation.realdp import load_real_dp
 
@@ -68,7 +75,8 @@ def load_items(data: str, split: str, n: int, size: int, render: str = "linear",
             raise UserError(f"--n must be positive and --size >= 32, got {n}, {size}")
         check_count(n)
         check_size((size, size))
-        return make_eval_set(n=n, size=(size, size), linear=render == "linear", mild=mild)
+        return make_eval_set(n=n, size=(size, size), linear=render == "linear", mild=mild,
+                             max_radius=DEFAULT_MAX_RADIUS if max_radius is None else max_radius)
     root = Path(data)
     if not root.is_dir():
         raise UserError(f"--data {data}: not 'synthetic' and not a directory")
@@ -157,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     pairs = parse_pairs(args.pair, rows)
     loaded = [(name, _load_for_eval(path, args.device)) for name, path in models]
     items = load_items(args.data, args.split, args.n, args.size, args.render, args.real_dp_root,
-                       mild=args.slice == "mild")
+                       mild=args.slice == "mild", max_radius=args.max_radius)
     per_pair = {"Input": score_pairs(None, items, desc="Input")}
     if items and "dpdnet" in items[0]:
         per_pair[DPDNET_ROW] = score_pairs(None, items, desc="DPDNet", key="dpdnet")

@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--degrade-prob", type=float, default=d.degrade_prob,
                         help="fraction of training pairs whose views are 8-bit rounded, GIF-palette quantized or "
                              "JPEG compressed (one of the three, uniformly; default 0)")
+    parser.add_argument("--max-radius", type=float, default=d.max_radius,
+                        help="largest blur radius |c| in px of the simulated pairs (default %(default)s; DPDD's Canon "
+                             "frames reach ~16 px at full resolution)")
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--blur-space", default=d.blur_space, choices=list(BLUR_SPACES),
                         help="blur the training pairs in linear light, on sRGB values, or a mix of both (default)")
@@ -239,6 +242,10 @@ def run(args: argparse.Namespace) -> int:
     if not families or set(families) - set(CALIBRATED_FAMILIES):
         raise UserError(f"--calibrated-families {args.calibrated_families!r}: choose from "
                         f"{', '.join(CALIBRATED_FAMILIES)}")
+    from ..data.generate import RADIUS_LIMIT
+
+    if not 0 < args.max_radius <= RADIUS_LIMIT:
+        raise UserError(f"--max-radius must be in (0, {RADIUS_LIMIT:g}], got {args.max_radius}")
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
@@ -248,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
                       diag_every=args.diag_every, reblur_every=args.reblur_every, precision=args.precision,
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
                       soft_mild=args.soft_mild, calibrated_prob=args.calibrated_prob,
-                      calibrated_families=families, degrade_prob=args.degrade_prob,
+                      calibrated_families=families, degrade_prob=args.degrade_prob, max_radius=args.max_radius,
                       ablate=list(dict.fromkeys(args.ablate)),
                       select_loss_weight=args.select_loss_weight, select_lr_mult=args.select_lr_mult)
     if cfg.ablate and cfg.arch != "k3dn":

@@ -19,6 +19,7 @@ from .simulate import dp_hflip, kernel_margin, simulate_pair
 
 SOURCES = ("deadleaves", "photos", "user")
 DEFAULT_MAX_RADIUS = 12.0  # px; the network's cost volume covers +-16 px of disparity
+RADIUS_LIMIT = 16.0  # px: the largest --max-radius a command accepts (DPDD's Canon blur at full resolution, 1680 px)
 # Share of training samples blurred in linear light (as optics do); the rest are blurred on the sRGB
 # values directly, as many simple DP simulators do. Training on both keeps the model from learning the
 # tone shift that linear-light blur causes in sRGB as a shortcut: trained on linear light alone, it
