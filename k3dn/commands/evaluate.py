@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-radius", type=float, default=None, metavar="PX",
                         help="synthetic set: largest blur radius |c| in px (default 12, the set every figure in the "
                              "README uses; 16 reaches DPDD's Canon blur at full resolution)")
+    parser.add_argument("--readout", choices=["rgb", "green"], default="rgb",
+                        help="score the set as captured in colour (default), or in the green-only form of phone DP "
+                             "readouts: the green channel of views, ground truth (and DPDNet's output) replicated to "
+                             "three channels (k3dn/data/readout.py)")
     parser.add_argument("--render", choices=["linear", "srgb"], default="linear",
                         help="synthetic set: blur in linear light (default, as optics do) or on sRGB values "
                              "(a different simulator's convention: a robustness check)")
@@ -166,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = [(name, _load_for_eval(path, args.device)) for name, path in models]
     items = load_items(args.data, args.split, args.n, args.size, args.render, args.real_dp_root,
                        mild=args.slice == "mild", max_radius=args.max_radius)
+    if args.readout == "green":
+        from ..data.readout import green_only
+
+        items = [green_only(item) for item in items]
     per_pair = {"Input": score_pairs(None, items, desc="Input")}
     if items and "dpdnet" in items[0]:
         per_pair[DPDNET_ROW] = score_pairs(None, items, desc="DPDNet", key="dpdnet")

@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--degrade-prob", type=float, default=d.degrade_prob,
                         help="fraction of training pairs whose views are 8-bit rounded, GIF-palette quantized or "
                              "JPEG compressed (one of the three, uniformly; default 0)")
+    parser.add_argument("--green-prob", type=float, default=d.green_prob,
+                        help="fraction of training pairs in the green-only form of phone DP readouts: the green "
+                             "channel of both views and of the target replicated to three channels, as public phone "
+                             "DP captures are stored (default 0)")
     parser.add_argument("--max-radius", type=float, default=d.max_radius,
                         help="largest blur radius |c| in px of the simulated pairs (default %(default)s; DPDD's Canon "
                              "frames reach ~16 px at full resolution)")
@@ -230,10 +234,11 @@ def run(args: argparse.Namespace) -> int:
     refuse_real_dp("--data", args.data)
     refuse_real_dp("--dpdd", args.dpdd)
     if args.dpdd is not None and (args.data is not None or args.mild_prob or args.soft_mild or args.calibrated_prob
-                                  or args.degrade_prob):
-        raise UserError("--data, --mild-prob, --soft-mild, --calibrated-prob and --degrade-prob shape simulated "
-                        "pairs; --dpdd trains on real ones")
-    for flag, value in (("--calibrated-prob", args.calibrated_prob), ("--degrade-prob", args.degrade_prob)):
+                                  or args.degrade_prob or args.green_prob):
+        raise UserError("--data, --mild-prob, --soft-mild, --calibrated-prob, --degrade-prob and --green-prob shape "
+                        "simulated pairs; --dpdd trains on real ones")
+    for flag, value in (("--calibrated-prob", args.calibrated_prob), ("--degrade-prob", args.degrade_prob),
+                        ("--green-prob", args.green_prob)):
         if not 0.0 <= value <= 1.0:
             raise UserError(f"{flag} must be in [0, 1], got {value}")
     from ..data.dp_family import CALIBRATED_FAMILIES
@@ -256,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
                       channels_last=args.channels_last, mild_prob=args.mild_prob,
                       soft_mild=args.soft_mild, calibrated_prob=args.calibrated_prob,
                       calibrated_families=families, degrade_prob=args.degrade_prob, max_radius=args.max_radius,
+                      green_prob=args.green_prob,
                       ablate=list(dict.fromkeys(args.ablate)),
                       select_loss_weight=args.select_loss_weight, select_lr_mult=args.select_lr_mult)
     if cfg.ablate and cfg.arch != "k3dn":

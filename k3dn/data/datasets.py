@@ -29,6 +29,7 @@ _EVAL_STREAM = 0xE7A1  # keeps evaluation samples disjoint from training samples
 _MILD_STREAM = 0x3111D  # TrainDataset's choice of mild-blur items, apart from the sample's own stream
 _CALIB_STREAM = 0xCA1B  # TrainDataset's choice of calibrated-family items (same reason)
 _DEGRADE_STREAM = 0xDE64  # TrainDataset's choice and draw of storage artifacts (same reason)
+_GREEN_STREAM = 0x6EE1  # TrainDataset's choice of green-only readout items (same reason)
 MILD_RADIUS = 1.5  # px: the largest blur radius of a "mild" pair (training mix and the eval slice)
 MILD_SOFTEN = 1.5  # px: the largest Gaussian sigma of the soft (in-focus, no disparity) scenes of the mild slice
 IMAGE_KEYS = ("left", "right", "sharp", "blurry")
@@ -69,13 +70,16 @@ class TrainDataset(Dataset):
         calibrated_families: which calibrated families those items draw from (uniformly).
         degrade_prob: fraction of items whose two views go through 8-bit rounding, a 256-colour
             palette or JPEG (data/degrade.py), uniformly; the target stays clean. Own stream too.
+        green_prob: fraction of items in the green-only form of phone DP readouts (data/readout.py): the
+            green channel of views and target replicated to three channels. Own stream too.
     """
 
     def __init__(self, patch: int = 128, seed: int = 0, length: int = 10**6,
                  sources: tuple[str, ...] = ("deadleaves", "photos"), user_dir: str | Path | None = None,
                  max_radius: float = DEFAULT_MAX_RADIUS, linear: bool | None = None,
                  mild_prob: float = 0.0, soft_mild: bool = False, calibrated_prob: float = 0.0,
-                 calibrated_families: tuple[str, ...] = CALIBRATED_FAMILIES, degrade_prob: float = 0.0) -> None:
+                 calibrated_families: tuple[str, ...] = CALIBRATED_FAMILIES, degrade_prob: float = 0.0,
+                 green_prob: float = 0.0) -> None:
         if patch < 16:
             raise ValueError(f"patch must be >= 16, got {patch}")
         unknown = set(sources) - {"deadleaves", "photos"}
@@ -86,14 +90,15 @@ class TrainDataset(Dataset):
         if not 0.0 <= mild_prob <= 1.0:
             raise ValueError(f"mild_prob must be in [0, 1], got {mild_prob}")
         self.mild_prob = mild_prob
-        for name, p in (("calibrated_prob", calibrated_prob), ("degrade_prob", degrade_prob)):
+        for name, p in (("calibrated_prob", calibrated_prob), ("degrade_prob", degrade_prob),
+                        ("green_prob", green_prob)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {p}")
         bad = set(calibrated_families) - set(CALIBRATED_FAMILIES)
         if bad or not calibrated_families:
             raise ValueError(f"calibrated_families {sorted(bad)}: choose from {CALIBRATED_FAMILIES}")
         self.calibrated_prob, self.calibrated_families = calibrated_prob, tuple(calibrated_families)
-        self.degrade_prob = degrade_prob
+        self.degrade_prob, self.green_prob = degrade_prob, green_prob
         self.soft_mild = soft_mild
         self.folder = ImageFolder(user_dir) if user_dir is not None else None
         self.sources = tuple(sources) + (("user",) if self.folder is not None else ())
@@ -121,6 +126,11 @@ class TrainDataset(Dataset):
                 family = self.calibrated_families[int(draw[1] * len(self.calibrated_families))]
         sample = random_sample((self.patch, self.patch), rng, self.sources, self.folder, self.max_radius,
                                linear=self.linear, target_radius=target, soften=soften, family=family)
+        if self.green_prob > 0 and np.random.default_rng([self.seed, index, _GREEN_STREAM]).random() < self.green_prob:
+            from .readout import green_only
+
+            sample = green_only(sample)
+            sample["meta"] = sample["meta"] | {"readout": "green"}
         if self.degrade_prob > 0:
             drng = np.random.default_rng([self.seed, index, _DEGRADE_STREAM])
             if drng.random() < self.degrade_prob:

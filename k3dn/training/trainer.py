@@ -84,6 +84,7 @@ class TrainConfig:
     calibrated_prob: float = 0.0  # fraction of pairs rendered with a kernel family fitted to real views (opt-in)
     calibrated_families: list = field(default_factory=lambda: ["calibrated_dslr", "calibrated_phone"])
     degrade_prob: float = 0.0  # fraction of pairs whose views go through 8-bit / GIF palette / JPEG (opt-in)
+    green_prob: float = 0.0  # fraction of pairs in the green-only form of phone DP readouts (data/readout.py)
     max_radius: float = 12.0  # px, largest |c| a simulated pair's scene reaches (data.generate.DEFAULT_MAX_RADIUS)
     ablate: list = field(default_factory=list)  # parts trained switched off (k3dn.network.ablate keys): studies only
     select_loss_weight: float = 0.0  # weight of the blur-size selection's auxiliary loss (losses.selection_loss)
@@ -118,7 +119,7 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None, world_si
     return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space],
                         mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild, calibrated_prob=cfg.calibrated_prob,
                         calibrated_families=tuple(cfg.calibrated_families), degrade_prob=cfg.degrade_prob,
-                        max_radius=cfg.max_radius, length=max(10**6, items_needed(cfg, world_size)))
+                        green_prob=cfg.green_prob, max_radius=cfg.max_radius, length=max(10**6, items_needed(cfg, world_size)))
 
 
 def _tuples(d: dict) -> dict:
