@@ -18,6 +18,7 @@ import torch
 from k3dn.backends import BACKENDS as TABLE
 
 from .common import GraphAudit, as_lowered, commit_path, example_args, require, temp_path
+from .xnnpack_arena import packed_arena
 
 REQUIRES = ("executorch",)
 SUFFIX = TABLE["executorch"].suffix
@@ -82,7 +83,7 @@ def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...],
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
 
         partitioner = XnnpackPartitioner()
-    with _transient_indirection():
+    with _transient_indirection(), packed_arena():
         edge = to_edge_transform_and_lower(program, partitioner=[partitioner])
     buffer = edge.to_executorch().buffer
     tmp = temp_path(out)
