@@ -17,6 +17,7 @@ from torch import nn
 from k3dn.backends import BACKENDS as TABLE
 
 from .common import INPUT_NAMES, OUTPUT_NAME, GraphAudit, as_lowered, commit_path, example_args, require, temp_path
+from .tflite_delegable import make_delegable
 
 REQUIRES = ("litert_torch", "ai_edge_litert")
 SUFFIX = TABLE["tflite"].suffix
@@ -57,6 +58,8 @@ def write_tflite(
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             edge_model.export(str(tmp))
+        if quant_config is None:  # float graphs: one XNNPACK partition (int8 graphs keep the converter's ops)
+            make_delegable(tmp)
         return commit_path(tmp, out)
     finally:
         if tmp.exists():
