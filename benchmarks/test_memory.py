@@ -10,8 +10,9 @@ fixed part cancels in the slope between two sizes of the same artifact kind, eac
 
 and each kind must stay within `FACTOR` of the floor. At 1024x1024 before issue 31, ExecuTorch's inference added
 2970 MB to the loaded process, 7.3x the 408 MB floor (per-convolution indirection buffers, 81 SRP window slices
-alive at once); after, 1036 MB, 2.5x. `slow` adds the whole-process target at 1024x1024 (<= 1.0 GB for ExecuTorch
-and LiteRT fp32), which is missed today (docs/benchmarks.md says by how much and why).
+alive at once); after the indirection and slice fixes, 1036 MB, 2.5x; with XNNPACK's arena packed by value order
+(export/xnnpack_arena.py), 512 MB, 1.2x. `slow` adds the whole-process target at 1024x1024 (<= 1.0 GB for ExecuTorch
+and LiteRT fp32; docs/benchmarks.md has the numbers).
 """
 
 from __future__ import annotations
