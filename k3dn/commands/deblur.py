@@ -57,9 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--threads", type=int, default=None, help="runtime threads (default: the runtime's own)")
     run.add_argument("--tile", type=_tile_arg, default=None,
                      help="tile size in pixels, a multiple of 16 (default 512; an artifact's own size with --model), "
-                          "or auto: the tile (<= 704 px) whose grid computes the fewest pixels for the first frame "
-                          "(4000x3000: 688, 35 tiles instead of 70), exported once per size")
-    run.add_argument("--overlap", type=int, default=None, help="tile overlap, multiple of 16 (default 96)")
+                          "or auto: the tile (<= 1088 px) whose grid computes the fewest pixels for the first frame "
+                          "(4000x3000: 1056, 12 tiles instead of 70, 1.12x the frame's pixels), exported once per size")
+    run.add_argument("--overlap", type=int, default=None, help="tile overlap, multiple of 16 (default 64)")
     run.add_argument("--max-pixels", type=float, default=None, help="largest view accepted, in pixels (200e6)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -73,10 +73,10 @@ def _tile_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a number of pixels or auto, got {text!r}") from None
 
 
-# Largest tile `--tile auto` picks. Peak RSS grows with the tile: a 4000x3000 frame through ExecuTorch took 1.58 GB
-# (fp32) / 1.30 GB (int8) with 512-px tiles, 2.31 / 1.70 GB with 688 and 4.37 / 2.86 GB with 1072
-# (benchmarks/camera_12mp.py), against the camera pipeline's 2 GB budget.
-AUTO_MAX_TILE = 704
+# Largest tile `--tile auto` picks. Peak RSS grows with the tile; with the runners' memory fix (issue 31) a 4000x3000
+# frame through ExecuTorch fp32 at 1056-px tiles peaks at RSS_1056 GB (benchmarks/camera_12mp.py), within the camera
+# pipeline's 2 GB budget, and at the default overlap 1056 px computes that frame 1.12x (12 tiles; 1.53x at 512 px).
+AUTO_MAX_TILE = 1088
 
 
 def resolve_tile(tile: int | str | None, overlap: int | None, model: str | None, frame: tuple[int, int]) -> int | None:

@@ -16,12 +16,10 @@ from hypothesis import strategies as st
 
 import k3dn
 from k3dn.camera import Deblurrer
+from k3dn.camera.deblurrer import DEFAULT_OVERLAP, TILED_BUDGET_MAX_ABS, TILED_BUDGET_PSNR_DB
 from k3dn.camera.runners import TorchRunner
+from k3dn.camera.tiling import seam_mask
 from k3dn.errors import PipelineError
-
-# Tiled vs whole frame, shipped Tiny, 200x330 eval pair, 160-px tiles with 48 px overlap (the smallest tiles
-# that keep the test fast; the default 512/96 leaves more context): measured max|diff| 0.003, PSNR 77 dB.
-TILED_MAX_ABS, TILED_MIN_PSNR = 0.01, 65.0
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +36,27 @@ def _pair(h=70, w=90, seed=0):
     return img, np.roll(img, 2, axis=1)
 
 
-def test_tiled_equals_whole_frame_on_the_shipped_model() -> None:
+@pytest.mark.parametrize("index", [0, 1])
+def test_tiled_vs_whole_frame_within_the_stated_budget(index) -> None:
+    """The default overlap keeps the tiled frame within TILED_BUDGET of the whole-frame output (shipped Tiny, two
+    simulated eval pairs, 176-px tiles whose neighbours overlap by exactly the default: the smallest tiles that take
+    it, to keep the test fast)."""
     from k3dn.data import make_eval_set
 
-    item = make_eval_set(n=1, size=(208, 336))[0]
-    left, right = item["left"][:200, :330], item["right"][:200, :330]  # not a multiple of the stride
+    item = make_eval_set(n=2, size=(288, 400))[index]
+    left, right = item["left"][:285, :397], item["right"][:285, :397]  # not a multiple of the stride
     runner = TorchRunner(k3dn.load_pretrained("tiny"))
     whole = Deblurrer(runner, tile=1024)(left, right)
-    with torch.no_grad():
-        direct = runner(left.transpose(2, 0, 1)[None].copy(), right.transpose(2, 0, 1)[None].copy())
-    np.testing.assert_array_equal(whole, np.clip(direct[0].transpose(1, 2, 0), 0, 1))
-    deblur = Deblurrer(runner, tile=160, overlap=48)
-    assert len(deblur.tiles(200, 330)) == 6
+    if index == 0:
+        with torch.no_grad():
+            direct = runner(left.transpose(2, 0, 1)[None].copy(), right.transpose(2, 0, 1)[None].copy())
+        np.testing.assert_array_equal(whole, np.clip(direct[0].transpose(1, 2, 0), 0, 1))
+    deblur = Deblurrer(runner, tile=176)
+    assert deblur.overlap == DEFAULT_OVERLAP and len(deblur.tiles(285, 397)) == 6
     diff = np.abs(deblur(left, right) - whole)
-    psnr = 10 * np.log10(1 / np.mean(diff ** 2))
-    assert diff.max() <= TILED_MAX_ABS and psnr >= TILED_MIN_PSNR, (diff.max(), psnr)
+    psnr = 10 * np.log10(1 / np.mean(diff[seam_mask(deblur.tiles(285, 397), 285, 397)] ** 2))  # over the seams
+    assert diff.max() <= TILED_BUDGET_MAX_ABS and psnr >= TILED_BUDGET_PSNR_DB, (diff.max(), psnr)
+    assert diff.max() > 0, "tiles see less context than the whole frame: a zero difference means no tiling ran"
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])

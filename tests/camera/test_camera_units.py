@@ -38,6 +38,20 @@ def test_fit_tile_computes_the_fewest_pixels(height, width) -> None:
     assert work(side) <= work(512)
 
 
+def test_tile_auto_computes_a_12_mp_frame_at_most_1_15_times() -> None:
+    """Issue 31's target: at the default overlap and `--tile auto`'s largest tile, 4000 x 3000 is computed <= 1.15x
+    (it was 1.38x at 688-px tiles and 96 px of overlap, and 1.53x at the 512-px default)."""
+    from k3dn.camera import DEFAULT_OVERLAP
+    from k3dn.commands.deblur import resolve_tile
+
+    side = resolve_tile("auto", None, None, (3000, 4000))
+    factor = tiling.overlap_factor(3000, 4000, side, side, DEFAULT_OVERLAP, padded=(3008, 4000))
+    assert side == 1056 and factor == pytest.approx(12 * 1056 ** 2 / 12e6) and factor <= 1.15
+    assert tiling.overlap_factor(3000, 4000, 688, 688, 96, padded=(3008, 4000)) == pytest.approx(1.381, abs=1e-3)
+    assert tiling.overlap_factor(3000, 4000, 512, 512, 96, padded=(3008, 4000)) == pytest.approx(1.529, abs=1e-3)
+    assert tiling.overlap_factor(100, 100, 512, 512, 64, padded=(512, 512)) == pytest.approx(26.2144)
+
+
 def test_fit_tile_for_a_12_mp_frame() -> None:
     side = tiling.fit_tile(3008, 4000, 96)  # 4000 x 3000 padded to the stride
     assert (side, len(tiling.tile_grid(3008, 4000, side, side, 96))) == (1072, 12)

@@ -20,7 +20,7 @@ import java.util.List;
  */
 public final class Deblurrer {
     /** Overlap between neighbouring tiles, as Python's {@code DEFAULT_OVERLAP}. */
-    public static final int DEFAULT_OVERLAP = 96;
+    public static final int DEFAULT_OVERLAP = 64;
     /** K3DN-Tiny's smallest input side, as Python's {@code MIN_SIZE}. */
     public static final int MIN_SIZE = 32;
     /** The network stride: tile sizes, overlaps and tile origins are multiples of it, as Python's {@code STRIDE}. */
