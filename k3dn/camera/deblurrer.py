@@ -41,6 +41,7 @@ from tqdm import tqdm
 
 from ..errors import PipelineError
 from .levels import Level, apply_gain, check_gain, from_unit, levels, to_unit
+from .prefetch import prefetch
 from .runners import Runner, TorchRunner
 from .tiling import Tile, overlap_factor, tile_grid, tile_weight
 
@@ -84,10 +85,11 @@ class Deblurrer:
 
     tile: None = the artifact's fixed input size, or DEFAULT_TILE for the torch runner.
     overlap: None = DEFAULT_OVERLAP (64), or for tiles of 128 px and less the largest multiple of 16 below tile/2.
+    prefetch: prepare the next tile in a background thread while the runner computes this one (`prefetch`).
     """
 
     def __init__(self, runner: Runner | torch.nn.Module, tile: int | tuple[int, int] | None = None,
-                 overlap: int | None = None) -> None:
+                 overlap: int | None = None, prefetch: bool = True) -> None:
         if isinstance(runner, torch.nn.Module):
             runner = TorchRunner(runner)
         if not isinstance(runner, Runner):
@@ -111,6 +113,7 @@ class Deblurrer:
             raise PipelineError(f"need 0 <= overlap < tile/2 and a multiple of {STRIDE}, got overlap {overlap} "
                                 f"for tile {tile[0]}x{tile[1]}")
         self.tile, self.overlap, self.fixed = tile, overlap, fixed is not None
+        self.prefetch = prefetch
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """The frame size the tiles cover: rounded up to the stride (as the whole-frame model pads itself), and
@@ -158,7 +161,12 @@ class Deblurrer:
         tiles = self.tiles(h, w)
         bands = sorted({t.y for t in tiles})
         carry: tuple[np.ndarray, np.ndarray] | None = None
-        with tqdm(total=len(tiles), disable=not progress, desc="tiles", unit="tile") as bar:
+        # tile i+1 is cut, levelled, padded and laid out NCHW in a background thread while the runner computes tile i
+        views = ((left, gain_left), (right, gain_right))
+        inputs = (self._inputs(t, views, black, white, over_white) for t in tiles)
+        prepared = prefetch(inputs, name="k3dn-tile-prep") if self.prefetch else iter(inputs)
+        with tqdm(total=len(tiles), disable=not progress, desc="tiles", unit="tile") as bar, \
+                contextlib.closing(prepared):
             for i, y0 in enumerate(bands):
                 rows = min(tiles[0].h, h - y0)  # the band's rows inside the frame
                 acc = np.zeros((rows, w, 3), dtype=np.float32)
@@ -167,9 +175,8 @@ class Deblurrer:
                     acc[:carry[0].shape[0]] += carry[0]
                     wsum[:carry[1].shape[0]] += carry[1]
                 for t in (t for t in tiles if t.y == y0):
-                    views = [self._prepare(v, g, t, black, white, over_white)
-                             for v, g in ((left, gain_left), (right, gain_right))]
-                    sharp = self._run_tile(*views, t)
+                    ll, rr, crop = next(prepared)
+                    sharp = self._run(ll, rr, crop)
                     cols = sharp.shape[1]
                     wt = tile_weight(t, hp, wp, self.overlap)[:rows, :cols, None]
                     acc[:, t.x:t.x + cols] += sharp * wt
@@ -185,22 +192,25 @@ class Deblurrer:
             out = (np.floor(mean + 0.5) if out.dtype.kind != "f" else mean).astype(out.dtype).reshape(shape)
         return out
 
-    def _prepare(self, view: np.ndarray, gain, t: Tile, black, white, over_white) -> np.ndarray:
-        """One tile of one view as float32 [0, 1], gain applied."""
-        crop = to_unit(view[t.y:t.y + t.h, t.x:t.x + t.w], black, white, over_white)
-        if gain is not None and np.ndim(gain) >= 2:
-            gain = np.asarray(gain)[t.y:t.y + t.h, t.x:t.x + t.w]
-        return apply_gain(crop, gain)
+    def _inputs(self, t: Tile, views, black, white, over_white) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        """Tile t of both views as the runner takes them (1 x 3 x t.h x t.w float32 in [0, 1], gains applied), and
+        the (h, w) of the frame's part of it. Where t reaches past the frame, the views are reflect-padded to the
+        tile size (as the whole-frame model pads to its stride)."""
+        out = []
+        for view, gain in views:
+            crop = to_unit(view[t.y:t.y + t.h, t.x:t.x + t.w], black, white, over_white)
+            if gain is not None and np.ndim(gain) >= 2:
+                gain = np.asarray(gain)[t.y:t.y + t.h, t.x:t.x + t.w]
+            crop = apply_gain(crop, gain)
+            h, w = crop.shape[:2]
+            if (h, w) != (t.h, t.w):
+                crop = np.pad(crop, ((0, t.h - h), (0, t.w - w), (0, 0)), mode="reflect")
+            out.append(np.ascontiguousarray(crop.transpose(2, 0, 1)[None]))
+        return out[0], out[1], (h, w)
 
-    def _run_tile(self, left: np.ndarray, right: np.ndarray, t: Tile) -> np.ndarray:
-        """The frame's part of tile t (float views) -> its sharp part. Where t reaches past the frame, the views
-        are reflect-padded to the tile size first (as the whole-frame model pads to its stride)."""
-        h, w = left.shape[:2]
-        if (h, w) != (t.h, t.w):
-            pad = ((0, t.h - h), (0, t.w - w), (0, 0))
-            left, right = (np.pad(v, pad, mode="reflect") for v in (left, right))
-        ll, rr = (np.ascontiguousarray(v.transpose(2, 0, 1)[None]) for v in (left, right))
+    def _run(self, left: np.ndarray, right: np.ndarray, crop: tuple[int, int]) -> np.ndarray:
+        """The runner on one prepared tile -> the frame's part of its sharp output, H x W x 3."""
         lock = contextlib.nullcontext() if self.runner.thread_safe else self.runner.lock
         with lock:
-            sharp = self.runner(ll, rr)
-        return sharp[0].transpose(1, 2, 0)[:h, :w]
+            sharp = self.runner(left, right)
+        return sharp[0].transpose(1, 2, 0)[:crop[0], :crop[1]]

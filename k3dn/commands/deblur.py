@@ -12,6 +12,7 @@ see k3dn.artifacts) with `--precision fp32|int8`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -230,10 +231,13 @@ def _pairs(args: argparse.Namespace) -> list[tuple[list[str], Path]]:
 
 def _views(args: argparse.Namespace, inputs: list[str]):
     """(left, right, bits) of one capture, unpacked from its layout."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..camera import raw
     from ..errors import PipelineError
 
-    arrays = [_read(p, args.max_pixels) for p in inputs]
+    with ThreadPoolExecutor(len(inputs), thread_name_prefix="k3dn-decode") as pool:  # OpenCV decodes without the GIL
+        arrays = list(pool.map(lambda p: _read(p, args.max_pixels), inputs))
     bits = {b for _, b in arrays}
     if len(bits) > 1:
         raise UserError(f"{inputs[0]} is {arrays[0][1]}-bit but {inputs[1]} is {arrays[1][1]}-bit")
@@ -286,48 +290,83 @@ def _sensor(args: argparse.Namespace, left: np.ndarray, right: np.ndarray, bits:
     return left, right, kw
 
 
-def run(args: argparse.Namespace) -> int:
-    from .. import files
-    from ..camera import Deblurrer
+def _frames(args: argparse.Namespace, jobs: list[tuple[list[str], Path]]):
+    """(output path, left, right, bits, levels kwargs) of each job, decoded and unpacked; UserError at a bad one."""
     from ..errors import PipelineError
-    from ..io import atomic_write_bytes, encode_image, encode_samples
-    from .runner_choice import open_cli_runner
 
-    validate(args)
-    jobs = _pairs(args)
-    protect_inputs(args, jobs)
-    if len(jobs) == 1:
-        check_output(jobs[0][1], [Path(p) for p in jobs[0][0]])
-    runner = None
-    from tqdm import tqdm
-
-    for inputs, out in tqdm(jobs, disable=len(jobs) == 1 or args.quiet, desc="pairs", unit="pair"):
+    for inputs, out in jobs:
         try:
             left, right, bits = _views(args, inputs)
             left, right, kw = _sensor(args, left, right, bits)
         except (PipelineError, ValueError) as exc:
             raise UserError(str(exc)) from None
-        if runner is None:
-            tile = resolve_tile(args.tile, args.overlap, args.model, left.shape[:2])
-            runner = open_cli_runner(args.model, args.weights, args.backend, args.precision, args.threads, tile,
-                                     frame=left.shape[:2])
-        try:
-            deblur = Deblurrer(runner, tile=tile, **({} if args.overlap is None else {"overlap": args.overlap}))
-            h, w = left.shape[:2]
-            show = not args.quiet and len(deblur.tiles(h, w)) > 1 and len(jobs) == 1
-            sharp = deblur(left, right, gray=args.gray, progress=show, **kw)
-            data = encode_image(sharp, bits, out.suffix, str(out)) if sharp.dtype.kind == "f" else \
-                encode_samples(sharp, out.suffix, str(out))
-            # The last output's rename completes the command: a Ctrl-C arriving during it is dropped and the
-            # command reports success, so an interrupted run never leaves a replaced file behind an error.
-            atomic_write_bytes(out, data, last=len(jobs) == 1)
-        except (PipelineError, ValueError) as exc:
-            raise UserError(str(exc)) from None
-        except OSError as exc:
-            raise UserError(files.describe_os_error(exc, out)) from None
-        if len(jobs) == 1:
-            print(f"wrote {out} ({w}x{h}, {bits}-bit, {runner.name} {runner.precision}, "
-                  f"{len(deblur.tiles(h, w))} tile(s) of {deblur.tile[0]}x{deblur.tile[1]})")
-    if len(jobs) > 1:
+        yield out, left, right, bits, kw
+
+
+def _write(sharp: np.ndarray, bits: int, out: Path, last: bool) -> None:
+    """Encode one output in the input's bit depth and write it atomically (k3dn.files)."""
+    from .. import files
+    from ..errors import PipelineError
+    from ..io import atomic_write_bytes, encode_image, encode_samples
+
+    try:
+        data = encode_image(sharp, bits, out.suffix, str(out)) if sharp.dtype.kind == "f" else \
+            encode_samples(sharp, out.suffix, str(out))
+        # The last output's rename completes the command: a Ctrl-C arriving during it is dropped and the
+        # command reports success, so an interrupted run never leaves a replaced file behind an error.
+        atomic_write_bytes(out, data, last=last)
+    except (PipelineError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(files.describe_os_error(exc, out)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm import tqdm
+
+    from ..camera import Deblurrer
+    from ..camera.prefetch import prefetch
+    from ..errors import PipelineError
+    from .runner_choice import open_cli_runner
+
+    validate(args)
+    jobs = _pairs(args)
+    protect_inputs(args, jobs)
+    single = len(jobs) == 1
+    if single:
+        check_output(jobs[0][1], [Path(p) for p in jobs[0][0]])
+    runner = None
+    # Batch mode is a pipeline: the next pair is decoded (prefetch) and the previous output encoded and written (the
+    # writer thread) while this pair runs, so a frame's cost is its inference. One frame runs in series: its views
+    # are decoded in parallel (_views), its tiles prepared ahead of the runner (Deblurrer).
+    frames = _frames(args, jobs) if single else prefetch(_frames(args, jobs), name="k3dn-reader")
+    with ThreadPoolExecutor(1, thread_name_prefix="k3dn-writer") as writer, contextlib.closing(frames):
+        pending = None
+        for out, left, right, bits, kw in tqdm(frames, total=len(jobs), disable=single or args.quiet, desc="pairs",
+                                               unit="pair"):
+            if runner is None:  # lazy: the first frame's size picks the tile and with it the artifact
+                tile = resolve_tile(args.tile, args.overlap, args.model, left.shape[:2])
+                runner = open_cli_runner(args.model, args.weights, args.backend, args.precision, args.threads, tile,
+                                         frame=left.shape[:2])
+            try:
+                deblur = Deblurrer(runner, tile=tile, **({} if args.overlap is None else {"overlap": args.overlap}))
+                h, w = left.shape[:2]
+                show = not args.quiet and len(deblur.tiles(h, w)) > 1 and single
+                sharp = deblur(left, right, gray=args.gray, progress=show, **kw)
+            except (PipelineError, ValueError) as exc:
+                raise UserError(str(exc)) from None
+            if single:
+                _write(sharp, bits, out, last=True)
+                print(f"wrote {out} ({w}x{h}, {bits}-bit, {runner.name} {runner.precision}, "
+                      f"{len(deblur.tiles(h, w))} tile(s) of {deblur.tile[0]}x{deblur.tile[1]})")
+                continue
+            if pending is not None:
+                pending.result()  # the previous output is written (or its error raised) before the next is queued
+            pending = writer.submit(_write, sharp, bits, out, False)
+        if pending is not None:
+            pending.result()
+    if not single:
         print(f"wrote {len(jobs)} images into {args.out_dir} ({runner.name} {runner.precision})", file=sys.stdout)
     return 0
