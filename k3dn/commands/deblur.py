@@ -74,9 +74,10 @@ def _tile_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a number of pixels or auto, got {text!r}") from None
 
 
-# Largest tile `--tile auto` picks. Peak RSS grows with the tile; with the runners' memory fix (issue 31) a 4000x3000
-# frame through ExecuTorch fp32 at 1056-px tiles peaks at RSS_1056 GB (benchmarks/camera_12mp.py), within the camera
-# pipeline's 2 GB budget, and at the default overlap 1056 px computes that frame 1.12x (12 tiles; 1.53x at 512 px).
+# Largest tile `--tile auto` picks. At the default overlap 1056 px computes a 4000x3000 frame 1.12x (12 tiles; 1.53x at
+# 512 px, 1.24x at the next smaller fit, 864 px). Peak RSS grows with the tile: with the runners' memory fix (issue 31)
+# that frame through ExecuTorch fp32 at 1056-px tiles peaked at 2.15 GB (benchmarks/camera_12mp.py; one 1056² inference
+# alone: 1.38 GiB, benchmarks/memory_probe.py), 0.15 GB over the camera pipeline's 2 GB target (docs/camera.md).
 AUTO_MAX_TILE = 1088
 
 
