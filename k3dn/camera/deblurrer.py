@@ -42,6 +42,7 @@ import torch
 from tqdm import tqdm
 
 from ..errors import PipelineError
+from .infocus import defocus_score
 from .levels import Level, apply_gain, check_gain, from_unit, levels, to_unit
 from .prefetch import prefetch
 from .runners import Runner, TorchRunner
@@ -88,10 +89,13 @@ class Deblurrer:
     tile: None = the artifact's fixed input size, or DEFAULT_TILE for the torch runner.
     overlap: None = DEFAULT_OVERLAP (64), or for tiles of 128 px and less the largest multiple of 16 below tile/2.
     prefetch: prepare the next tile in a background thread while the runner computes this one (`prefetch`).
+    skip_in_focus: None (run every tile), or a threshold on `infocus.defocus_score` (infocus.SKIP_THRESHOLD is the
+        one chosen on simulated data): tiles scoring below it pass the mean view (B_L + B_R)/2 through, blended with
+        their neighbours, without running the network.
     """
 
     def __init__(self, runner: Runner | torch.nn.Module, tile: int | tuple[int, int] | None = None,
-                 overlap: int | None = None, prefetch: bool = True) -> None:
+                 overlap: int | None = None, prefetch: bool = True, skip_in_focus: float | None = None) -> None:
         if isinstance(runner, torch.nn.Module):
             runner = TorchRunner(runner)
         if not isinstance(runner, Runner):
@@ -115,7 +119,9 @@ class Deblurrer:
             raise PipelineError(f"need 0 <= overlap < tile/2 and a multiple of {STRIDE}, got overlap {overlap} "
                                 f"for tile {tile[0]}x{tile[1]}")
         self.tile, self.overlap, self.fixed = tile, overlap, fixed is not None
-        self.prefetch = prefetch
+        if skip_in_focus is not None and not skip_in_focus >= 0:
+            raise PipelineError(f"skip_in_focus must be a threshold >= 0 or None, got {skip_in_focus}")
+        self.prefetch, self.skip_in_focus = prefetch, skip_in_focus
 
     def padded_size(self, height: int, width: int) -> tuple[int, int]:
         """The frame size the tiles cover: rounded up to the stride (as the whole-frame model pads itself), and
@@ -134,7 +140,8 @@ class Deblurrer:
 
     def __call__(self, left: np.ndarray, right: np.ndarray, *, black: Level | None = None, white: Level | None = None,
                  gain_left: float | np.ndarray | None = None, gain_right: float | np.ndarray | None = None,
-                 over_white: str = "clip", gray: bool = False, progress: bool = False) -> np.ndarray:
+                 over_white: str = "clip", gray: bool = False, progress: bool = False,
+                 stats: dict | None = None) -> np.ndarray:
         """Deblur one DP pair; returns the sharp frame with the input's shape and dtype.
 
         black / white: sensor levels, scalars or one per channel (default 0 and the dtype's maximum; float
@@ -143,6 +150,7 @@ class Deblurrer:
             from `levels.flat_field_gains`), e.g. DP vignetting correction.
         gray: accept H x W (or H x W x 1) views; they are replicated to RGB and the output is the mean of the
             model's three output channels.
+        stats: a dict to fill with {"tiles": tiles in the grid, "skipped": tiles passed through as in focus}.
         """
         check_pair(left, right, gray)
         channels = 1 if left.ndim == 2 else left.shape[2]
@@ -163,6 +171,7 @@ class Deblurrer:
         tiles = self.tiles(h, w)
         bands = sorted({t.y for t in tiles})
         carry: tuple[np.ndarray, np.ndarray] | None = None
+        skipped = 0
         # tile i+1 is cut, levelled, padded and laid out NCHW in a background thread while the runner computes tile i
         views = ((left, gain_left), (right, gain_right))
         inputs = (self._inputs(t, views, black, white, over_white) for t in tiles)
@@ -177,8 +186,12 @@ class Deblurrer:
                     acc[:carry[0].shape[0]] += carry[0]
                     wsum[:carry[1].shape[0]] += carry[1]
                 for t in (t for t in tiles if t.y == y0):
-                    ll, rr, crop = next(prepared)
-                    sharp = self._run(ll, rr, crop)
+                    ll, rr, crop, in_focus = next(prepared)
+                    if in_focus:
+                        skipped += 1
+                        sharp = ((ll[0] + rr[0]) / 2).transpose(1, 2, 0)[:crop[0], :crop[1]]
+                    else:
+                        sharp = self._run(ll, rr, crop)
                     cols = sharp.shape[1]
                     wt = tile_weight(t, hp, wp, self.overlap)[:rows, :cols, None]
                     acc[:, t.x:t.x + cols] += sharp * wt
@@ -189,15 +202,18 @@ class Deblurrer:
                 carry = (acc[done:], wsum[done:])
                 if y0 + done >= h:
                     break
+        if stats is not None:
+            stats.update(tiles=len(tiles), skipped=skipped)
         if mono:  # the mean of the model's three channels, back in the caller's H x W (x 1) layout
             mean = out.astype(np.float32).mean(axis=2)
             out = (np.floor(mean + 0.5) if out.dtype.kind != "f" else mean).astype(out.dtype).reshape(shape)
         return out
 
-    def _inputs(self, t: Tile, views, black, white, over_white) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-        """Tile t of both views as the runner takes them (1 x 3 x t.h x t.w float32 in [0, 1], gains applied), and
-        the (h, w) of the frame's part of it. Where t reaches past the frame, the views are reflect-padded to the
-        tile size (as the whole-frame model pads to its stride)."""
+    def _inputs(self, t: Tile, views, black, white, over_white) -> tuple[np.ndarray, np.ndarray, tuple[int, int], bool]:
+        """Tile t of both views as the runner takes them (1 x 3 x t.h x t.w float32 in [0, 1], gains applied), the
+        (h, w) of the frame's part of it, and whether it is in focus (skip_in_focus set and its score below it).
+        Where t reaches past the frame, the views are reflect-padded to the tile size (as the whole-frame model pads
+        to its stride)."""
         out = []
         for view, gain in views:
             crop = to_unit(view[t.y:t.y + t.h, t.x:t.x + t.w], black, white, over_white)
@@ -208,7 +224,8 @@ class Deblurrer:
             if (h, w) != (t.h, t.w):
                 crop = np.pad(crop, ((0, t.h - h), (0, t.w - w), (0, 0)), mode="reflect")
             out.append(np.ascontiguousarray(crop.transpose(2, 0, 1)[None]))
-        return out[0], out[1], (h, w)
+        in_focus = self.skip_in_focus is not None and defocus_score(out[0], out[1]) < self.skip_in_focus
+        return out[0], out[1], (h, w), in_focus
 
     def _run(self, left: np.ndarray, right: np.ndarray, crop: tuple[int, int]) -> np.ndarray:
         """The runner on one prepared tile -> the frame's part of its sharp output, H x W x 3."""

@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "or auto: the tile (<= 1088 px) whose grid computes the fewest pixels for the first frame "
                           "(4000x3000: 1056, 12 tiles instead of 70, 1.12x the frame's pixels), exported once per size")
     run.add_argument("--overlap", type=int, default=None, help="tile overlap, multiple of 16 (default 64)")
+    run.add_argument("--skip-in-focus", action="store_true",
+                     help="tiles whose DP views agree (no defocus, k3dn.camera.infocus) pass the input's mean view "
+                          "through instead of running the network; opt-in (see docs/camera.md for its cost)")
     run.add_argument("--max-pixels", type=float, default=None, help="largest view accepted, in pixels (200e6)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -328,6 +331,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..camera import Deblurrer
+    from ..camera.infocus import SKIP_THRESHOLD
     from ..camera.prefetch import prefetch
     from ..errors import PipelineError
     from .runner_choice import open_cli_runner
@@ -352,16 +356,20 @@ def run(args: argparse.Namespace) -> int:
                 runner = open_cli_runner(args.model, args.weights, args.backend, args.precision, args.threads, tile,
                                          frame=left.shape[:2])
             try:
-                deblur = Deblurrer(runner, tile=tile, **({} if args.overlap is None else {"overlap": args.overlap}))
+                skip = SKIP_THRESHOLD if args.skip_in_focus else None
+                deblur = Deblurrer(runner, tile=tile, skip_in_focus=skip,
+                                   **({} if args.overlap is None else {"overlap": args.overlap}))
                 h, w = left.shape[:2]
                 show = not args.quiet and len(deblur.tiles(h, w)) > 1 and single
-                sharp = deblur(left, right, gray=args.gray, progress=show, **kw)
+                stats: dict = {}
+                sharp = deblur(left, right, gray=args.gray, progress=show, stats=stats, **kw)
             except (PipelineError, ValueError) as exc:
                 raise UserError(str(exc)) from None
             if single:
                 _write(sharp, bits, out, last=True)
+                passed = f", {stats['skipped']} in focus passed through" if args.skip_in_focus else ""
                 print(f"wrote {out} ({w}x{h}, {bits}-bit, {runner.name} {runner.precision}, "
-                      f"{len(deblur.tiles(h, w))} tile(s) of {deblur.tile[0]}x{deblur.tile[1]})")
+                      f"{stats['tiles']} tile(s) of {deblur.tile[0]}x{deblur.tile[1]}{passed})")
                 continue
             if pending is not None:
                 pending.result()  # the previous output is written (or its error raised) before the next is queued

@@ -1,0 +1,34 @@
+"""Which tiles hold no defocus: a DP measure cheap enough to run on every tile before the network does.
+
+In focus, a dual-pixel sensor's two half-aperture views agree; out of focus they differ by a signed disparity that
+grows with the blur (DESIGN.md, "The model"). `defocus_score` is that difference, measured where it is largest in
+the tile: the left-minus-right luma averaged over 4 x 4 blocks (which keeps the disparity signal, a few pixels
+wide under defocus blur, and cuts sensor noise 4x), its magnitude, and the 99th percentile over the tile's blocks
+(a tile with a small defocused object is not skipped). A tile scoring below a threshold passes the input's mean
+view, (B_L + B_R) / 2, through instead of running the network; `Deblurrer` blends it with its neighbours like any
+tile.
+
+SKIP_THRESHOLD is to be chosen on simulated DP frames only (`python benchmarks/skip_in_focus.py --choose`: the largest
+threshold that costs at most half the 0.05 dB budget there); the real Canon scenes are only reported, never used to
+choose it. PROVISIONAL: the value below was set before that sweep finished (2026-12-07, the machine was saturated);
+it separates a 1-px shift from 0.01 sensor noise on a test texture (tests/camera/test_camera_infocus.py), nothing
+more has been measured. Until the sweep and the report have run, `--skip-in-focus` has no stated quality cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK = 4
+PERCENTILE = 99.0
+SKIP_THRESHOLD = 0.004  # provisional, see the module docstring
+
+
+def defocus_score(left: np.ndarray, right: np.ndarray) -> float:
+    """The DP defocus measure of one tile: `left`, `right` are 1 x 3 x H x W (or 3 x H x W) float32 in [0, 1]."""
+    diff = (left.reshape(3, *left.shape[-2:]) - right.reshape(3, *right.shape[-2:])).mean(axis=0)
+    h, w = (s - s % BLOCK for s in diff.shape)
+    if h == 0 or w == 0:
+        return float(np.abs(diff).max(initial=0.0))
+    blocks = diff[:h, :w].reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).mean(axis=(1, 3))
+    return float(np.percentile(np.abs(blocks), PERCENTILE))
