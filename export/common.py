@@ -21,6 +21,11 @@ from .lower import LoweredK3DN, lower
 
 BACKENDS = EXPORT_BACKENDS  # the names, in export order (k3dn.backends holds the table)
 
+# Bumped whenever an export writes a different graph or program layout for the same weights and toolchain (the
+# artifact cache, k3dn/artifacts.py, re-exports any artifact whose sidecar names another revision). 2: XNNPACK arena
+# value order (export/xnnpack_arena.py) and delegable .tflite concatenations (export/tflite_delegable.py).
+EXPORT_REVISION = 2
+
 # Distributions whose versions go into every sidecar (importlib.metadata names).
 TOOLCHAIN_DISTS = (
     "torch", "numpy", "executorch", "coremltools", "onnx", "onnxscript", "onnxruntime", "onnxsim", "onnxslim",

@@ -24,6 +24,7 @@ from k3dn.network.model import K3DN
 
 from .common import (
     BACKENDS,
+    EXPORT_REVISION,
     INPUT_NAMES,
     OUTPUT_NAME,
     ExportError,
@@ -121,6 +122,7 @@ def sidecar_json(model: K3DN, size, weights_info, backend: str, precision: str, 
         "delegation": audit.details.get("delegation"),
         "parity": parity.to_dict(),
         "toolchain": toolchain_versions(),
+        "export_revision": EXPORT_REVISION,
         "export_seconds": round(seconds, 2),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -6,7 +6,9 @@ one takes 15 s to a few minutes, so it is done on first use and reused:
     <cache>/artifacts/<state sha256 of the weights, 16 hex>/k3dn_tiny_<H>x<W>_<precision>.<ext> (+ .json sidecar)
 
 `<cache>` is `$K3DN_CACHE` if set, else `$XDG_CACHE_HOME/k3dn`, else `~/.cache/k3dn`. A cached artifact is
-reused only if its sidecar names the same weights (state sha256) and its bytes match the sidecar's sha256
+reused only if its sidecar names the same weights (state sha256) and export revision
+(`export.common.EXPORT_REVISION`: an artifact from an older export of the same weights is stale) and its bytes
+match the sidecar's sha256
 (`k3dn.camera.runners.read_sidecar`); anything else is exported again. Exports go through the same pipeline as
 `k3dn export` / `k3dn quantize`, with their parity checks, so a cached artifact passed the same budgets.
 
@@ -89,6 +91,10 @@ def _valid(path: Path, state_sha256: str, calib_pairs: int | None, expected: dic
     except ArtifactError:
         return False
     if not meta or meta.get("weights", {}).get("state_sha256") != state_sha256:
+        return False
+    from .export.common import EXPORT_REVISION
+
+    if meta.get("export_revision") != EXPORT_REVISION:  # made by an older export: same weights, other program
         return False
     quant = meta.get("quantization") or {}
     if expected is not None and quant.get("scheme") != expected["scheme"]:

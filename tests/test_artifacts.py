@@ -9,16 +9,17 @@ import pytest
 from k3dn.artifacts import _valid, cached_artifact, expected_quantization, recorded_float_layers
 from k3dn.camera.runners import path_sha256
 from k3dn.errors import ArtifactError
+from k3dn.export.common import EXPORT_REVISION
 from k3dn.export.weights import model_and_source
 
 
-def _fake_artifact(folder, name: str, state_sha: str, quantization: dict):
+def _fake_artifact(folder, name: str, state_sha: str, quantization: dict, revision: int = EXPORT_REVISION):
     """A file with a sidecar like k3dn quantize writes (bytes hashed, weights named)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_bytes(b"not a real model, never opened by the cache check")
     meta = {"sha256": path_sha256(path), "bytes": path.stat().st_size, "weights": {"state_sha256": state_sha},
-            "quantization": quantization}
+            "quantization": quantization, "export_revision": revision}
     path.with_name(path.name + ".json").write_text(json.dumps(meta))
     return path
 
@@ -44,6 +45,11 @@ def test_a_stale_int8_artifact_is_not_reused(tmp_path, backend) -> None:
              {**current, "calibration_set": {"pairs": 8}}]
     for quantization in stale:
         _fake_artifact(folder, name, sha, quantization)
+        with pytest.raises(ArtifactError, match="no checked"):
+            cached_artifact(backend, "int8", (64, 64), cache_dir=tmp_path, build=False)
+    # the same weights and recipe, exported by an older toolkit (another program layout): stale too
+    for revision in (None, EXPORT_REVISION - 1):
+        _fake_artifact(folder, name, sha, current, revision)
         with pytest.raises(ArtifactError, match="no checked"):
             cached_artifact(backend, "int8", (64, 64), cache_dir=tmp_path, build=False)
 

@@ -63,8 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--overlap", type=int, default=None, help="tile overlap, multiple of 16 (default 64)")
     run.add_argument("--skip-in-focus", action="store_true",
                      help="tiles whose DP views agree (no defocus, k3dn.camera.infocus) pass the input's mean view "
-                          "through instead of running the network; opt-in and not recommended: -0.29 dB on the mild slice for "
-                          "1 tile in 24 skipped (docs/camera.md)")
+                          "through instead of running the network; opt-in and not recommended: -0.29 dB on "
+                          "the mild slice for 1 tile in 24 skipped (docs/camera.md)")
     run.add_argument("--max-pixels", type=float, default=None, help="largest view accepted, in pixels (200e6)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 

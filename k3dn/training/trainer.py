@@ -119,7 +119,8 @@ def build_dataset(cfg: TrainConfig, user_dir: str | Path | None = None, world_si
     return TrainDataset(patch=cfg.patch, seed=cfg.seed, user_dir=user_dir, linear=BLUR_SPACES[cfg.blur_space],
                         mild_prob=cfg.mild_prob, soft_mild=cfg.soft_mild, calibrated_prob=cfg.calibrated_prob,
                         calibrated_families=tuple(cfg.calibrated_families), degrade_prob=cfg.degrade_prob,
-                        green_prob=cfg.green_prob, max_radius=cfg.max_radius, length=max(10**6, items_needed(cfg, world_size)))
+                        green_prob=cfg.green_prob, max_radius=cfg.max_radius,
+                        length=max(10**6, items_needed(cfg, world_size)))
 
 
 def _tuples(d: dict) -> dict:
