@@ -9,7 +9,8 @@ from k3dn.data.readout import green_only, green_plane
 def test_green_plane_replicates_green_and_rejects_other_shapes():
     img = np.random.default_rng(0).random((8, 9, 3)).astype(np.float32)
     out = green_plane(img)
-    assert out.shape == img.shape and np.array_equal(out[..., 0], img[..., 1]) and np.array_equal(out[..., 2], img[..., 1])
+    assert out.shape == img.shape
+    assert np.array_equal(out[..., 0], img[..., 1]) and np.array_equal(out[..., 2], img[..., 1])
     with pytest.raises(ValueError, match="H x W x 3"):
         green_plane(img[..., 0])
 
@@ -35,7 +36,8 @@ def test_green_prob_converts_its_share_and_leaves_other_items_alone(tmp_path, ca
         a, b = plain.sample(i), green.sample(i)
         if b["meta"].get("readout") == "green":
             converted += 1
-            assert np.array_equal(b["left"][..., 0], b["left"][..., 1]) and np.array_equal(b["sharp"], green_plane(a["sharp"]))
+            assert np.array_equal(b["left"][..., 0], b["left"][..., 1])
+            assert np.array_equal(b["sharp"], green_plane(a["sharp"]))
         else:
             assert np.array_equal(a["left"], b["left"]) and np.array_equal(a["sharp"], b["sharp"])
     assert 0 < converted < 10
