@@ -25,11 +25,12 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from k3dn import files
 from k3dn.backends import BACKENDS
 from k3dn.camera.runners import read_sidecar
 from k3dn.errors import ArtifactError
 
-from .export.common import artifact_name
+from .export.common import EXPORT_REVISION, artifact_name
 from .export.weights import model_and_source
 
 SUFFIX = {name: b.suffix for name, b in BACKENDS.items()}
@@ -92,8 +93,6 @@ def _valid(path: Path, state_sha256: str, calib_pairs: int | None, expected: dic
         return False
     if not meta or meta.get("weights", {}).get("state_sha256") != state_sha256:
         return False
-    from .export.common import EXPORT_REVISION
-
     if meta.get("export_revision") != EXPORT_REVISION:  # made by an older export: same weights, other program
         return False
     quant = meta.get("quantization") or {}
@@ -136,6 +135,8 @@ def cached_artifact(backend: str, precision: str, size: tuple[int, int], weights
         return path
     if not build:
         raise ArtifactError(f"no checked {path.name} in {out_dir}")
+    for stale in (path, path.with_name(path.name + ".json")):  # read only to be rejected: the rebuild replaces them
+        files.forget_input(stale)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress(f"exporting {backend} {stored} {size[0]}x{size[1]} once into {out_dir} (reused afterwards)")
     if stored in FLOAT_PRECISIONS:

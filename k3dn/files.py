@@ -51,6 +51,16 @@ def note_input(path: str | Path) -> None:
     _inputs[(st.st_dev, st.st_ino)] = Path(path)
 
 
+def forget_input(path: str | Path) -> None:
+    """Undo `note_input` for a file the command read only to reject it (a stale cache entry it rebuilds), so the
+    rebuilt file may replace it. Never for a file whose contents the command used."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    _inputs.pop((st.st_dev, st.st_ino), None)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)

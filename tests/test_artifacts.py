@@ -68,3 +68,22 @@ def test_weights_without_a_published_mix_expect_a_searched_one(tmp_path) -> None
     assert not _valid(folder / name, sha, 16, expected)
     path = _fake_artifact(folder, name, sha, {**base, "mixed_precision": {"budget_db": 0.2}})
     assert _valid(path, sha, 16, expected)
+
+
+def test_a_stale_cache_entry_read_by_a_command_may_be_rebuilt(tmp_path) -> None:
+    """Checking a cached artifact reads its sidecar, which marks it as the command's input; a stale one is read only
+    to be rejected, so the rebuild must be allowed to replace it (it was refused: OverwriteError)."""
+    from k3dn import files
+    from k3dn.files import OverwriteError
+
+    sidecar = tmp_path / "a.pte.json"
+    sidecar.write_text("{}")
+    files.start_command()
+    try:
+        files.note_input(sidecar)
+        with pytest.raises(OverwriteError, match="is an input of this command"):
+            files.check_not_input(sidecar)
+        files.forget_input(sidecar)
+        files.check_not_input(sidecar)
+    finally:
+        files.end_command()
