@@ -79,9 +79,9 @@ def _tile_arg(text: str) -> int | str:
 
 
 # Largest tile `--tile auto` picks. At the default overlap 1056 px computes a 4000x3000 frame 1.12x (12 tiles; 1.53x at
-# 512 px, 1.24x at the next smaller fit, 864 px). Peak RSS grows with the tile: with the runners' memory fixes (issue 31,
-# export revision 2) that frame through ExecuTorch fp32 at 1056-px tiles peaks at 1.57 GB, within the camera pipeline's
-# 2 GB target (benchmarks/test_camera_12mp.py -m slow; docs/camera.md).
+# 512 px, 1.24x at the next smaller fit, 864 px). Peak RSS grows with the tile: with the runners' memory fixes (issue
+# 31, export revision 2) that frame through ExecuTorch fp32 at 1056-px tiles peaks at 1.57 GB, within the camera
+# pipeline's 2 GB target (benchmarks/test_camera_12mp.py -m slow; docs/camera.md).
 AUTO_MAX_TILE = 1088
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import files
 from ..errors import UserError
-from .limits import check_count, check_size, output_file
+from .limits import check_count, check_max_radius, check_size, output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,13 +60,14 @@ DPDNET_ROW = "DPDNet (published outputs)"
 def load_items(data: str, split: str, n: int, size: int, render: str = "linear",
                real_dp_root: str | None = None, mild: bool = False, max_radius: float | None = None) -> list[dict]:
     from ..data import DPDDDataset, SynthFolder, make_eval_set
-    from ..data.generate import DEFAULT_MAX_RADIUS, RADIUS_LIMIT
+    from ..data.generate import DEFAULT_MAX_RADIUS
 
     if mild and data != "synthetic":
         raise UserError("--slice mild applies to --data synthetic only")
-    if max_radius is not None and (data != "synthetic" or not 0 < max_radius <= RADIUS_LIMIT):
-        raise UserError(f"--max-radius applies to --data synthetic only and must be in (0, {RADIUS_LIMIT:g}], "
-                        f"got {max_radius} with --data {data}")
+    if max_radius is not None and data != "synthetic":
+        raise UserError(f"--max-radius applies to --data synthetic only, got --data {data}")
+    if max_radius is not None:
+        check_max_radius(max_radius)
     if data == "real-dp":
         from ..evaluation.realdp import load_real_dp
 

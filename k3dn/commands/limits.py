@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import files
 from ..errors import UserError
 
-# Largest artifact / evaluation / benchmark side: the camera pipeline tiles at <= 704 px, the benchmark table
+# Largest artifact / evaluation / benchmark side: the camera pipeline tiles at <= 1088 px, the benchmark table
 # stops at 1120 x 1680, and a 4096 x 4096 export already needs ~40 GB in the converters.
 MAX_SIDE = 4096
 MAX_PAIRS = 100_000
@@ -30,6 +30,15 @@ def check_count(n: int, flag: str = "--n", limit: int = MAX_PAIRS) -> int:
     if not 1 <= n <= limit:
         raise UserError(f"{flag} must be between 1 and {limit}, got {n}")
     return n
+
+
+def check_max_radius(value: float, flag: str = "--max-radius") -> float:
+    """UserError unless 0 < value <= data.generate.RADIUS_LIMIT (the largest blur radius the simulator draws)."""
+    from ..data.generate import RADIUS_LIMIT
+
+    if not 0 < value <= RADIUS_LIMIT:
+        raise UserError(f"{flag} must be in (0, {RADIUS_LIMIT:g}], got {value}")
+    return value
 
 
 def output_file(path: str | Path, flag: str) -> Path:

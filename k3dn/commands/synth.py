@@ -16,6 +16,7 @@ import json
 import numpy as np
 
 from ..errors import UserError
+from .limits import check_max_radius
 from .outdir import prepare_out
 
 MAX_SIZE = 4096
@@ -85,10 +86,7 @@ def run(args: argparse.Namespace) -> int:
     bad = [s for s in sources if s not in ("deadleaves", "photos")]
     if not sources or bad:
         raise UserError(f"--sources {args.sources!r}: choose from deadleaves, photos")
-    from ..data.generate import RADIUS_LIMIT
-
-    if not 0 < args.max_radius <= RADIUS_LIMIT:
-        raise UserError(f"--max-radius must be in (0, {RADIUS_LIMIT:g}], got {args.max_radius}")
+    check_max_radius(args.max_radius)
     if args.preview < 0:
         raise UserError("--preview must be >= 0")
     out = prepare_out(args.out)

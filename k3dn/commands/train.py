@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..training.distributed import DistInfo
 from ..training.trainer import BLUR_SPACES, TrainConfig
+from .limits import check_max_radius
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -247,10 +248,7 @@ def run(args: argparse.Namespace) -> int:
     if not families or set(families) - set(CALIBRATED_FAMILIES):
         raise UserError(f"--calibrated-families {args.calibrated_families!r}: choose from "
                         f"{', '.join(CALIBRATED_FAMILIES)}")
-    from ..data.generate import RADIUS_LIMIT
-
-    if not 0 < args.max_radius <= RADIUS_LIMIT:
-        raise UserError(f"--max-radius must be in (0, {RADIUS_LIMIT:g}], got {args.max_radius}")
+    check_max_radius(args.max_radius)
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
