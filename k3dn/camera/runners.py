@@ -70,6 +70,8 @@ def unavailable(backend: str) -> str | None:
             return (f"{b.title}: this ExecuTorch runtime has no {b.delegate} registered (it has "
                     f"{', '.join(registered) or 'none'}){'; it runs with ' + where if where else ''}")
     return None
+
+
 def _flush_c_streams() -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).fflush(None)

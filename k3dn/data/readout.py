@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+# datasets.IMAGE_KEYS plus a real-dp item's DPDNet output (not imported from there: datasets imports this module)
 IMAGE_KEYS = ("left", "right", "sharp", "blurry", "dpdnet")
-READOUTS = ("rgb", "green")
 
 
 def green_plane(image: np.ndarray) -> np.ndarray:
