@@ -23,8 +23,9 @@ BACKENDS = EXPORT_BACKENDS  # the names, in export order (k3dn.backends holds th
 
 # Bumped whenever an export writes a different graph or program layout for the same weights and toolchain (the
 # artifact cache, k3dn/artifacts.py, re-exports any artifact whose sidecar names another revision). 2: XNNPACK arena
-# value order (export/xnnpack_arena.py) and delegable .tflite concatenations (export/tflite_delegable.py).
-EXPORT_REVISION = 2
+# value order (export/xnnpack_arena.py) and delegable .tflite concatenations (export/tflite_delegable.py). 3: int8
+# LeakyReLU in ExecuTorch's XNNPACK delegate (export.executorch.xnnpack_partitioner).
+EXPORT_REVISION = 3
 
 # Distributions whose versions go into every sidecar (importlib.metadata names).
 TOOLCHAIN_DISTS = (

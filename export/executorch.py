@@ -54,6 +54,32 @@ def _transient_indirection():
         visitor.define_node = original
 
 
+def xnnpack_partitioner():
+    """ExecuTorch's XnnpackPartitioner with every default config, except that LeakyReLU is also taken int8.
+
+    ExecuTorch 1.4.1's `LeakyReLUConfig` declares fp32 only, so in a PT2E int8 graph every LeakyReLU (which
+    sits between a dequantize and a quantize: no quantizer annotates it, so it keeps its neighbours' qparams)
+    became a float island inside the delegate: convert to fp32, LeakyReLU, convert back. XNNPACK's own
+    LeakyReLU takes qs8 input and output with their own scales, and ExecuTorch's node visitor passes the
+    quantization of both tensors through, so accepting the static-quant pattern runs it as one int8 op
+    (tests/calibration/test_quant_executorch_graph.py; speed and quality: benchmarks/et_int8_leaky.py).
+    Float graphs lower exactly as before.
+    """
+    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
+    from executorch.backends.xnnpack.partition.config.generic_node_configs import LeakyReLUConfig
+    from executorch.backends.xnnpack.partition.config.xnnpack_config import ConfigPrecisionType
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+    class Int8LeakyReLUConfig(LeakyReLUConfig):
+        def supported_precision_types(self) -> list:
+            return [ConfigPrecisionType.FP32, ConfigPrecisionType.STATIC_QUANT]
+
+    configs = [Int8LeakyReLUConfig if c is LeakyReLUConfig else c for c in ALL_PARTITIONER_CONFIGS]
+    if Int8LeakyReLUConfig not in configs:
+        raise RuntimeError("ExecuTorch's XNNPACK partitioner configs no longer list LeakyReLUConfig")
+    return XnnpackPartitioner(configs=configs)
+
+
 def export_executorch(
     model: torch.nn.Module, example_inputs: tuple[torch.Tensor, torch.Tensor], out: str | Path
 ) -> Path:
@@ -63,9 +89,10 @@ def export_executorch(
 
 
 def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], out: str | Path,
-              partitioner=None) -> Path:
+              partitioner=None, node_types: list | None = None) -> Path:
     """torch.export `module` (float, or a PT2E-quantized graph module) -> constant propagation -> `partitioner`
-    (default XNNPACK; the GPU/NPU exporters pass theirs) -> `out` (.pte), written atomically."""
+    (default `xnnpack_partitioner()`; the GPU/NPU exporters pass theirs) -> `out` (.pte), written atomically.
+    Each XNNPACK delegate graph's node-type counts are appended to `node_types` when given."""
     require("executorch", REQUIRES)
     from executorch.exir import to_edge_transform_and_lower
     from executorch.exir.passes.constant_prop_pass import _DEFAULT_SKIP_TARGETS, constant_prop_pass
@@ -80,10 +107,8 @@ def write_pte(module: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...],
     program = constant_prop_pass(torch.export.export(module, example_args(example_inputs), strict=False),
                                  custom_skip_targets=skip)
     if partitioner is None:
-        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-
-        partitioner = XnnpackPartitioner()
-    with _transient_indirection(), packed_arena():
+        partitioner = xnnpack_partitioner()
+    with _transient_indirection(), packed_arena(node_types=node_types):
         edge = to_edge_transform_and_lower(program, partitioner=[partitioner])
     buffer = edge.to_executorch().buffer
     tmp = temp_path(out)

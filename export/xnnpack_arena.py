@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import math
 import random
+from collections import Counter
 
 # Node types XNNPACK may run in place (runtime.c, optimize_tensor_allocation_for_in_place_operations), as named
 # by ExecuTorch's XNNPACK schema.
@@ -183,9 +184,10 @@ def reorder_values(graph) -> tuple[int, int]:
 
 
 @contextlib.contextmanager
-def packed_arena(plans: list[tuple[int, int]] | None = None):
+def packed_arena(plans: list[tuple[int, int]] | None = None, node_types: list[Counter] | None = None):
     """For the duration of one lowering, serialize every XNNPACK delegate graph with `reorder_values` applied;
-    each graph's (before, after) planned bytes is appended to `plans`."""
+    each graph's (before, after) planned bytes is appended to `plans`, and the count of its node types
+    (`XNNConv2d`, `XNNConvert`, ...; a float op between converts is a float island) to `node_types`."""
     import executorch.backends.xnnpack.xnnpack_preprocess as preprocess
 
     original = preprocess.serialize_xnnpack_binary
@@ -194,6 +196,8 @@ def packed_arena(plans: list[tuple[int, int]] | None = None):
         result = reorder_values(graph)
         if plans is not None:
             plans.append(result)
+        if node_types is not None:
+            node_types.append(Counter(type(n.xnode_union).__name__ for n in graph.xnodes))
         return original(graph, *args, **kwargs)
 
     preprocess.serialize_xnnpack_binary = serialize
