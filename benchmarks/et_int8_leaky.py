@@ -23,7 +23,7 @@ import torch
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", default="256x256", help="artifact size HxW (default 256x256)")
-    ap.add_argument("--runs", type=int, default=20, help="timed calls per artifact (default 20)")
+    ap.add_argument("--runs", type=int, default=20, help="timed calls per artifact (0: quality only; default 20)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--eval-n", type=int, default=24, help="eval pairs scored (0: timing only; default 24)")
     ap.add_argument("--calib", type=int, default=64, help="calibration pairs (default 64, as numerics.json)")
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.eval_n} eval pairs, {args.runs} runs")
     print("| LeakyReLU | drop vs float (dB) | median ms | MB |\n|---|---:|---:|---:|")
     for name, row in rows.items():
-        print(f"| {name} | {row['drop_db']:+.3f} | {1000 * np.median(row['times']):.1f} | {row['bytes'] / 1e6:.2f} |")
+        ms = f"{1000 * np.median(row['times']):.1f}" if row["times"] else "-"
+        print(f"| {name} | {row['drop_db']:+.3f} | {ms} | {row['bytes'] / 1e6:.2f} |")
 
 
 def _psnr(out: np.ndarray, gt: np.ndarray) -> float:
