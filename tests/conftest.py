@@ -20,6 +20,19 @@ def _artifact_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("K3DN_CACHE", str(tmp_path_factory.getbasetemp() / "k3dn_cache"))
 
 
+def assert_int8_close_to_float(model, path: Path, size: tuple[int, int]) -> None:
+    """An int8 artifact written without a sidecar, run in its runtime, is close to the float model and really quantized
+    (30 dB < PSNR vs float < 100 dB) on one parity pair."""
+    from k3dn.export.parity import parity_pairs, psnr
+    from k3dn.export.runners import TorchRunner, open_runner
+
+    reference = TorchRunner(model)
+    with open_runner(path, verify=False) as runner:
+        for left, right in parity_pairs(*size, seeds=(4,)):
+            db = psnr(runner(left, right), reference(left, right))
+            assert 30 < db < 100, f"PSNR vs float {db:.1f} dB"
+
+
 # A tiny folder in the Canon DPDD layout (the DPDD reader's and k3dn train --dpdd's tests).
 NAMES = ("1P0A2417", "1P0A2420")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import SMALL_OVERRIDES as SMALL
+from conftest import assert_int8_close_to_float
 
 pytestmark = pytest.mark.export
 
@@ -17,8 +18,6 @@ from k3dn.calibration.executorch import ExecuTorchInt8  # noqa: E402
 from k3dn.calibration.pt2e import ROOT_LAYER  # noqa: E402
 from k3dn.export.executorch import write_pte  # noqa: E402
 from k3dn.export.lower import lower  # noqa: E402
-from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
-from k3dn.export.runners import TorchRunner, open_runner  # noqa: E402
 from k3dn.export.weights import random_model  # noqa: E402
 
 SIZE = (32, 32)
@@ -47,8 +46,4 @@ def test_int8_graph_runs_leaky_relu_int8(artifact) -> None:
 
 def test_int8_artifact_runs_close_to_the_float_model(artifact) -> None:
     model, path, _ = artifact
-    reference = TorchRunner(model)
-    with open_runner(path, verify=False) as runner:
-        for left, right in parity_pairs(*SIZE, seeds=(4,)):
-            db = psnr(runner(left, right), reference(left, right))
-            assert 30 < db < 100, f"PSNR vs float {db:.1f} dB"
+    assert_int8_close_to_float(model, path, SIZE)

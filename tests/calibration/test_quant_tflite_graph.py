@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import SMALL_OVERRIDES as SMALL
+from conftest import assert_int8_close_to_float
 
 pytestmark = pytest.mark.export
 
@@ -16,8 +17,6 @@ from k3dn.calibration.calib_set import build_calib_set  # noqa: E402
 from k3dn.calibration.pt2e import ROOT_LAYER  # noqa: E402
 from k3dn.calibration.tflite import TFLiteInt8  # noqa: E402
 from k3dn.export.lower import lower  # noqa: E402
-from k3dn.export.parity import parity_pairs, psnr  # noqa: E402
-from k3dn.export.runners import TorchRunner, open_runner  # noqa: E402
 from k3dn.export.tflite import tflite_dtypes  # noqa: E402
 from k3dn.export.weights import random_model  # noqa: E402
 
@@ -50,8 +49,4 @@ def test_int8_graph_leaves_only_the_kernel_query_path_in_float(artifact) -> None
 
 def test_int8_artifact_runs_close_to_the_float_model(artifact) -> None:
     model, path = artifact
-    reference = TorchRunner(model)
-    with open_runner(path, verify=False) as runner:  # the recipe's bare output, written above without a sidecar
-        for left, right in parity_pairs(*SIZE, seeds=(4,)):
-            db = psnr(runner(left, right), reference(left, right))
-            assert 30 < db < 100, f"PSNR vs float {db:.1f} dB"  # close, and really quantized
+    assert_int8_close_to_float(model, path, SIZE)
