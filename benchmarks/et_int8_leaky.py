@@ -12,6 +12,7 @@ Run it on an otherwise idle machine (pause any training run).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from k3dn.artifacts import recorded_float_layers
     from k3dn.calibration.calib_set import build_calib_set
     from k3dn.calibration.executorch import ExecuTorchInt8
-    from k3dn.calibration.report import float_outputs, score
+    from k3dn.calibration.report import float_outputs, score, score_outputs
     from k3dn.data import make_eval_set
     from k3dn.export.executorch import write_pte
     from k3dn.export.lower import lower
@@ -51,22 +52,20 @@ def main(argv: list[str] | None = None) -> None:
     inputs = build_calib_set(n=args.calib, size=(128, 128), progress=False).inputs((h, w))
     items = make_eval_set(n=args.eval_n, size=(h, w)) if args.eval_n else []
     reference = float_outputs(model, items, progress=False)
+    float_psnr = score_outputs(reference, items, reference, with_ssim=False).psnr_gt if items else float("nan")
     pair = tuple(np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32) for _ in range(2))
     rows, runners = {}, {}
     recipe = ExecuTorchInt8(lowered, (h, w))
     recipe.calibrate(inputs, progress=False)
     graph = recipe.calibrated.convert(layers)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         for name, partitioner in (("float island (default partitioner)", XnnpackPartitioner()),
                                   ("int8 (xnnpack_partitioner)", None)):
             path = write_pte(graph, recipe.example, Path(tmp) / f"{len(rows)}.pte", partitioner=partitioner)
-            runner = open_runner(path, verify=False).__enter__()
+            runner = stack.enter_context(open_runner(path, verify=False))
             runners[name] = runner
-            drop = float("nan")
-            if items:
-                scores = score(runner, items, reference, progress=False, with_ssim=False)
-                drop = float(np.mean([_psnr(r, it["sharp"]) for r, it in zip(reference, items, strict=True)])) \
-                    - scores.psnr_gt
+            drop = float_psnr - score(runner, items, reference, progress=False, with_ssim=False).psnr_gt \
+                if items else float("nan")
             rows[name] = {"drop_db": drop, "bytes": path.stat().st_size, "times": []}
             runner(*pair)  # warm-up: weight packing
         for _ in range(args.runs):
@@ -74,20 +73,12 @@ def main(argv: list[str] | None = None) -> None:
                 start = time.perf_counter()
                 runner(*pair)
                 rows[name]["times"].append(time.perf_counter() - start)
-        for runner in runners.values():
-            runner.__exit__(None, None, None)
     print(f"ExecuTorch int8, {h}x{w}, {args.threads} threads, float layers {', '.join(layers)}, "
           f"{args.eval_n} eval pairs, {args.runs} runs")
     print("| LeakyReLU | drop vs float (dB) | median ms | MB |\n|---|---:|---:|---:|")
     for name, row in rows.items():
         ms = f"{1000 * np.median(row['times']):.1f}" if row["times"] else "-"
         print(f"| {name} | {row['drop_db']:+.3f} | {ms} | {row['bytes'] / 1e6:.2f} |")
-
-
-def _psnr(out: np.ndarray, gt: np.ndarray) -> float:
-    from k3dn.export.parity import psnr
-
-    return psnr(np.clip(out, 0, 1), gt)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 Weights int8 per output channel (symmetric), activations int8 per tensor (affine, histogram observer),
 bias left to XNNPACK (int32 from the weight and input scales). prepare -> calibrate -> convert -> the
 same lowering as the float export (`export.executorch.write_pte`: constant propagation, XNNPACK
-partitioner). Ops the XNNPACK quantizer does not annotate (LeakyReLU, the channel softmax, clamp, the
-division by g(a)) run as float XNNPACK ops between dequantize/quantize nodes, inside the delegate.
+partitioner). LeakyReLU, which the quantizer does not annotate, keeps its neighbours' qparams and runs as an
+int8 XNNPACK op (`export.executorch.xnnpack_partitioner`); the other ops it does not annotate (the channel softmax,
+clamp, the division by g(a)) run as float XNNPACK ops between dequantize/quantize nodes, inside the delegate.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ class ExecuTorchInt8(Recipe):
     suffix = TABLE["executorch"].suffix
     requires = ("executorch", "torchao")
     scheme = ("PT2E XNNPACKQuantizer: int8 weights per-channel symmetric, int8 activations per-tensor affine "
-              "(histogram observer); pad/slice share their input's qparams; LeakyReLU, softmax, clamp, div float "
-              "inside the delegate")
+              "(histogram observer); pad/slice share their input's qparams; LeakyReLU int8 (neighbours' qparams); "
+              "softmax, clamp, div float inside the delegate")
     simulated = "PT2E q/dq graph in eager PyTorch"
 
     def __init__(self, lowered, size) -> None:
