@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import sys
 from dataclasses import fields
 from pathlib import Path
 
 from ..errors import UserError
-from ..training.distributed import DistInfo
+from ..training.distributed import DistInfo, bf16_is_emulated, resolve_device
 from ..training.trainer import BLUR_SPACES, TrainConfig
 from .limits import check_max_radius
 
@@ -286,6 +287,9 @@ def train(args: argparse.Namespace, cfg: TrainConfig, dist: DistInfo, ckpt: Path
     from ..training.trainer import Trainer
 
     say = print if dist.is_main else (lambda *_: None)
+    if cfg.precision == "bf16" and bf16_is_emulated(resolve_device(cfg.device)) and dist.is_main:
+        print("k3dn train: warning: this CPU has no native bf16 (neither avx512_bf16 nor amx_bf16 in its flags), so "
+              "--precision bf16 is emulated and about 10x slower than --precision fp32", file=sys.stderr)
     try:
         data, val, info = training_data(args, cfg, dist.world_size, dist.is_main and cfg.val_every > 0)
         if args.resume:

@@ -22,6 +22,31 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str] | None:
+    """The CPU's feature flags as Linux reports them, or None where they cannot be read (macOS, Windows)."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
+def bf16_is_emulated(device: torch.device, flags: set[str] | None = None) -> bool:
+    """True when bf16 autocast on `device` would run without native bf16 arithmetic: a CPU with neither
+    AVX-512 BF16 nor AMX. oneDNN then converts every conv to and from fp32; measured on a 2-core AVX2 AMD EPYC
+    (Zen 3), `k3dn train --precision bf16` took 13 s/step against 1.3 s/step in fp32. False when unknown."""
+    if device.type != "cpu":
+        return False
+    flags = cpu_flags() if flags is None else flags
+    return flags is not None and not any(f in flags for f in NATIVE_BF16_FLAGS)
+
+
 @dataclass(frozen=True)
 class DistInfo:
     """This process's place in a data-parallel run: torchrun's RANK, WORLD_SIZE and LOCAL_RANK."""
