@@ -80,6 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the DPDD split to train on (never test: it is the benchmark)")
     parser.add_argument("--dpdd-flip", action=argparse.BooleanOptionalAction, default=True,
                         help="mirror half of the DPDD crops, swapping the left and right views (keeps the DP sign)")
+    parser.add_argument("--disp-loss-weight", type=float, default=d.disp_loss_weight,
+                        help="weight of an auxiliary L1 loss tying a linear readout of the disparity features R to "
+                             "the simulator's signed blur map (not in the paper; simulated data only; default 0)")
     parser.add_argument("--select-loss-weight", type=float, default=d.select_loss_weight,
                         help="weight of the blur-size selection's auxiliary loss on the simulator's blur radius "
                              "(0: off; needs a model with --set select_radii=...)")
@@ -250,6 +253,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--calibrated-families {args.calibrated_families!r}: choose from "
                         f"{', '.join(CALIBRATED_FAMILIES)}")
     check_max_radius(args.max_radius)
+    if args.disp_loss_weight < 0:
+        raise UserError(f"--disp-loss-weight must be >= 0, got {args.disp_loss_weight}")
+    if args.disp_loss_weight > 0 and args.dpdd is not None:
+        raise UserError("--disp-loss-weight needs the simulator's blur map; DPDD pairs have none")
     if args.patch % 16 or args.patch < 32:
         raise UserError(f"--patch must be a multiple of 16 and >= 32, got {args.patch}")
     cfg = TrainConfig(out=args.out, variant=args.variant, arch=args.arch, overrides=parse_overrides(args.set),
@@ -262,7 +269,8 @@ def run(args: argparse.Namespace) -> int:
                       calibrated_families=families, degrade_prob=args.degrade_prob, max_radius=args.max_radius,
                       green_prob=args.green_prob,
                       ablate=list(dict.fromkeys(args.ablate)),
-                      select_loss_weight=args.select_loss_weight, select_lr_mult=args.select_lr_mult)
+                      select_loss_weight=args.select_loss_weight, select_lr_mult=args.select_lr_mult,
+                      disp_loss_weight=args.disp_loss_weight)
     if cfg.ablate and cfg.arch != "k3dn":
         raise UserError(f"--ablate {', '.join(cfg.ablate)} switches off K3DN parts; the U-Net has none")
     ckpt = Path(args.out) / "last.pt"

@@ -134,7 +134,7 @@ class K3DN(PairRestorer):
             skips = [skips[0], skips[1], self.select(skips[2], select)]
         deblurred = self.psf.deblur(feats, self.kernels.inverse_kernels(), a)
         sharp = self.decoder(self.srp(feats, deblurred), skips, (left + right) / 2)
-        return {"sharp": sharp, "a": a, "select": select}
+        return {"sharp": sharp, "a": a, "select": select, "r": r}
 
     def _deblur(self, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         parts = self._deblur_parts(left, right)
@@ -150,12 +150,13 @@ class K3DN(PairRestorer):
     def train_outputs(self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None,
                       radius: torch.Tensor | None = None) -> dict[str, torch.Tensor | None]:
         """Training pass (Eq. 18), unclamped: {"restored": I^, "reblurred": B^ or None (sharp=None skips the
-        reblur branch), "select": the per-pixel blur-size weights (B x M x H/4 x W/4) or None}. `radius`: the
+        reblur branch), "select": the per-pixel blur-size weights (B x M x H/4 x W/4) or None, "r": the disparity
+        features R (B x C_d x H/16 x W/16 in the Tiny config)}. `radius`: the
         simulator's signed blur radius (B x 1 x H x W), needed by select_mode "oracle" only."""
         self._check_patch(left)
         parts = self._deblur_parts(left, right, radius)
         reblurred = None if sharp is None else self._reblur(sharp, parts["a"])
-        return {"restored": parts["sharp"], "reblurred": reblurred, "select": parts["select"]}
+        return {"restored": parts["sharp"], "reblurred": reblurred, "select": parts["select"], "r": parts["r"]}
 
     def deblur_and_reblur(
         self, left: torch.Tensor, right: torch.Tensor, sharp: torch.Tensor | None

@@ -47,6 +47,7 @@ from ..network.config import K3DNConfig
 from ..network.model import K3DN, PairRestorer
 from ..network.weights_io import save_weights
 from .distributed import DistInfo, StepItems, resolve_device
+from .disparity_loss import BlurReadout, signed_blur_loss
 from .losses import k3dn_loss, selection_loss
 
 
@@ -89,6 +90,7 @@ class TrainConfig:
     ablate: list = field(default_factory=list)  # parts trained switched off (k3dn.network.ablate keys): studies only
     select_loss_weight: float = 0.0  # weight of the blur-size selection's auxiliary loss (losses.selection_loss)
     select_lr_mult: float = 1.0  # learning-rate factor of the parameters the selection block adds (NEW_WITH_SELECTION)
+    disp_loss_weight: float = 0.0  # weight of the signed-blur loss on the disparity features R (disparity_loss.py)
 
 
 def build_model(cfg: TrainConfig) -> PairRestorer:
@@ -220,7 +222,7 @@ def train_outputs(model: PairRestorer, left: torch.Tensor, right: torch.Tensor, 
     if isinstance(model, K3DN):
         return model.train_outputs(left, right, sharp, radius)
     restored, reblurred = model.deblur_and_reblur(left, right, sharp)
-    return {"restored": restored, "reblurred": reblurred, "select": None}
+    return {"restored": restored, "reblurred": reblurred, "select": None, "r": None}
 
 
 def trim_log(path: Path, step: int) -> None:
@@ -272,7 +274,17 @@ class Trainer:
         if cfg.channels_last:
             self.model.to(memory_format=torch.channels_last)
         new_lr = cfg.lr * cfg.select_lr_mult if cfg.select_lr_mult != 1.0 else None
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay, new_lr), lr=cfg.lr)
+        groups = param_groups(self.model, cfg.weight_decay, new_lr)
+        # The signed-blur readout of R (disparity_loss.py): trained beside the model, never saved in its weights.
+        self.readout: BlurReadout | None = None
+        if cfg.disp_loss_weight > 0:
+            if not isinstance(self.model, K3DN):
+                raise ValueError("disp_loss_weight > 0 supervises K3DN's disparity features; the U-Net has none")
+            if self.dist.world_size > 1:
+                raise ValueError("disp_loss_weight > 0 trains a readout outside the replicated model: one process only")
+            self.readout = BlurReadout(self.model.config.disp_channels).to(self.device)
+            groups.append({"params": list(self.readout.parameters()), "weight_decay": cfg.weight_decay})
+        self.opt = torch.optim.AdamW(groups, lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
         self.dataset = dataset
         self.eval_set = eval_set or []
@@ -289,6 +301,8 @@ class Trainer:
         state = {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                  "scheduler": self.sched.state_dict(), "step": self.step, "best_psnr": self.best_psnr,
                  "train_config": json.dumps(asdict(self.cfg))}
+        if self.readout is not None:
+            state["readout"] = self.readout.state_dict()
         if self.dist.world_size > 1:  # the data order depends on it (StepItems)
             state["world_size"] = self.dist.world_size
         return state
@@ -350,6 +364,8 @@ class Trainer:
                              f"resume it with {saved}, not {self.dist.world_size} (or start anew with --init)")
         try:
             self.model.load_state_dict(ckpt["model"])
+            if self.readout is not None:
+                self.readout.load_state_dict(ckpt["readout"])
             self.opt.load_state_dict(ckpt["optimizer"])
             self.sched.load_state_dict(ckpt["scheduler"])
             self.step = int(ckpt["step"])
@@ -385,6 +401,12 @@ class Trainer:
             select = selection_loss(out["select"].float(), radius, self.model.config.select_radii)
             losses["loss"] = losses["loss"] + cfg.select_loss_weight * select
             losses["select"] = select.detach()
+        if self.readout is not None:
+            if radius is None:
+                raise ValueError("disp_loss_weight > 0 needs the simulator's blur radius (simulated data only)")
+            disp = signed_blur_loss(self.readout(out["r"]), radius)
+            losses["loss"] = losses["loss"] + cfg.disp_loss_weight * disp
+            losses["disp"] = disp.detach()
         self.opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         if diagnose:
@@ -403,7 +425,7 @@ class Trainer:
             loss, deblur, reblur_loss, mse = self._mean_over_ranks(loss, deblur, reblur_loss, mse)
         return {"loss": float(loss), "deblur": float(deblur), "reblur": float(reblur_loss),
                 "psnr": float(-10 * torch.log10(mse)), "grad_norm": float(grad_norm),
-                "lr": self.sched.get_last_lr()[0]}
+                "lr": self.sched.get_last_lr()[0]} | ({"disp": float(losses["disp"])} if "disp" in losses else {})
 
     def train_pass(self):
         """The training forward (left, right, sharp | None) -> (I^, B^ | None): the model's own in a single
