@@ -46,8 +46,8 @@ from ..network.baseline import UNetBaseline
 from ..network.config import K3DNConfig
 from ..network.model import K3DN, PairRestorer
 from ..network.weights_io import save_weights
-from .distributed import DistInfo, StepItems, resolve_device
 from .disparity_loss import BlurReadout, signed_blur_loss
+from .distributed import DistInfo, StepItems, resolve_device
 from .losses import k3dn_loss, selection_loss
 
 
