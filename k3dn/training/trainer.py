@@ -46,7 +46,7 @@ from ..network.baseline import UNetBaseline
 from ..network.config import K3DNConfig
 from ..network.model import K3DN, PairRestorer
 from ..network.weights_io import save_weights
-from .disparity_loss import BlurReadout, signed_blur_loss
+from .disparity_loss import READOUT_LR_MULT, BlurReadout, signed_blur_loss
 from .distributed import DistInfo, StepItems, resolve_device
 from .losses import k3dn_loss, selection_loss
 
@@ -283,7 +283,8 @@ class Trainer:
             if self.dist.world_size > 1:
                 raise ValueError("disp_loss_weight > 0 trains a readout outside the replicated model: one process only")
             self.readout = BlurReadout(self.model.config.disp_channels).to(self.device)
-            groups.append({"params": list(self.readout.parameters()), "weight_decay": cfg.weight_decay})
+            groups.append({"params": list(self.readout.parameters()), "weight_decay": cfg.weight_decay,
+                           "lr": cfg.lr * READOUT_LR_MULT})
         self.opt = torch.optim.AdamW(groups, lr=cfg.lr)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, cfg))
         self.dataset = dataset

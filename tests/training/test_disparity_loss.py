@@ -43,7 +43,7 @@ def test_the_loss_compares_the_readout_with_the_cell_means_of_the_blur_map() -> 
 
 
 def test_training_with_it_fits_the_readout_and_keeps_it_out_of_the_weights(tmp_path) -> None:
-    trainer = Trainer(config(tmp_path, disp_loss_weight=1.0, steps=40), SignedPairs())
+    trainer = Trainer(config(tmp_path, disp_loss_weight=1.0, steps=40, lr=3e-3), SignedPairs())
     batch = {k: torch.stack([SignedPairs()[i][k] for i in range(4)]) for k in ("left", "right", "sharp", "blurry",
                                                                                 "radius")}
     first = trainer.train_step(batch)["disp"]
@@ -53,7 +53,7 @@ def test_training_with_it_fits_the_readout_and_keeps_it_out_of_the_weights(tmp_p
     trainer.save_checkpoint()
     saved = load_file(tmp_path / "run" / "last.safetensors")
     assert not any(k.startswith("readout") for k in saved) and set(saved) == set(trainer.model.state_dict())
-    resumed = Trainer(config(tmp_path, disp_loss_weight=1.0, steps=40), SignedPairs())
+    resumed = Trainer(config(tmp_path, disp_loss_weight=1.0, steps=40, lr=3e-3), SignedPairs())
     resumed.resume(tmp_path / "run" / "last.pt")
     assert torch.equal(resumed.readout.conv.weight, trainer.readout.conv.weight)
 
