@@ -71,3 +71,14 @@ def test_it_moves_the_disparity_estimator_and_refuses_data_without_a_blur_map(tm
     with pytest.raises(ValueError, match="blur radius"):
         trainer.train_step({k: v for k, v in batch.items() if k != "radius"})
     assert isinstance(trainer.readout, BlurReadout)
+
+
+def test_the_cli_refuses_a_negative_weight_and_real_pairs_without_a_blur_map(tmp_path, capsys) -> None:
+    from k3dn.cli import main
+
+    for argv, message in ((["--disp-loss-weight", "-0.1"], "--disp-loss-weight must be >= 0"),
+                          (["--disp-loss-weight", "0.1", "--dpdd", str(tmp_path)], "DPDD pairs have none")):
+        assert main(["train", "--out", str(tmp_path / "run"), *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
