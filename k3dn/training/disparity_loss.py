@@ -8,7 +8,7 @@ never part of the model, its weights files or any export -- regresses c averaged
     L_disp = mean | W_r R - avgpool(c) / RADIUS_SCALE |,      L = Eq. 18 + disp_loss_weight * L_disp
 
 A linear readout, so R itself must carry the blur size and its sign where the kernel query (Eq. 8) reads it. Not in
-the paper; measured at equal steps against a control (docs/experiments/2026-12-08-disparity-supervision.md).
+the paper; measured at equal steps against a control (docs/experiments/2026-12-08-stage-14-infocus-disparity-supervision.md).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 RADIUS_SCALE = 8.0  # px: c / RADIUS_SCALE keeps the simulator's blur (|c| <= 12-16 px) within about +-2
-# The readout starts from scratch inside a trained network, usually fine-tuned at lr 1e-4: at that rate 250 Adam steps
-# move a weight by at most 0.025, and a first study's readout stayed at the zero predictor's L1 (0.23-0.25). It trains
-# at READOUT_LR_MULT x the run's rate (with the same warm-up and cosine), as a linear probe would.
+# The readout starts from scratch inside a trained network, usually fine-tuned at lr 1e-4, where 250 Adam steps move a
+# weight by at most 0.025; like a linear probe it trains at READOUT_LR_MULT x the run's rate (same warm-up and cosine).
+# (In the 250-step study its L1 stayed at the zero predictor's level at 1x and at 10x alike: see the page above.)
 READOUT_LR_MULT = 10.0
 
 
