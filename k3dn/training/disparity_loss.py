@@ -8,7 +8,8 @@ never part of the model, its weights files or any export -- regresses c averaged
     L_disp = mean | W_r R - avgpool(c) / RADIUS_SCALE |,      L = Eq. 18 + disp_loss_weight * L_disp
 
 A linear readout, so R itself must carry the blur size and its sign where the kernel query (Eq. 8) reads it. Not in
-the paper; measured at equal steps against a control (docs/experiments/2026-12-08-stage-14-infocus-disparity-supervision.md).
+the paper; measured at equal steps against a control
+(docs/experiments/2026-12-08-stage-14-infocus-disparity-supervision.md).
 """
 
 from __future__ import annotations
