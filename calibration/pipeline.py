@@ -110,11 +110,13 @@ def quantize_recipe(
     calib: CalibSet, items: Sequence[dict], reference: Sequence[np.ndarray], float_scores: Scores,
     fp32_bytes: int | None, weights_info: dict, budget_db: float | None = None, search_n: int = 6,
     sensitivity: bool = False, progress: Progress = print, bars: bool = True,
-    float_layers: Sequence[str] | None = None,
+    float_layers: Sequence[str] | None = None, start_layers: Sequence[str] | None = None,
 ) -> Outcome:
     """Calibrate, optionally search a mixed-precision mix, write, audit, check and score one recipe.
 
-    `float_layers` replaces the recipe's default float layers (e.g. a mix found earlier, from numerics.json)."""
+    `float_layers` replaces the recipe's default float layers (e.g. a mix found earlier, from numerics.json).
+    `start_layers` is where a `budget_db` search starts (default: the recipe's float layers); the per-layer
+    ranking is only computed if that mix misses the budget."""
     name, precision = recipe_cls.backend, recipe_cls.precision
     row = Row(name, precision, None, None, fp32_bytes, None, float_scores.psnr_gt)
     missing = missing_modules(recipe_cls.requires)
@@ -136,6 +138,8 @@ def quantize_recipe(
         recipe.calibrate(inputs, progress=bars)
         reason = "the mix given for these weights (e.g. published in numerics.json)"
         float_layers = list(recipe.default_float_layers if float_layers is None else float_layers)
+        if start_layers is not None:  # a mix published for other weights may name layers this graph lacks
+            start_layers = [layer for layer in start_layers if layer in recipe.layers]
         if (budget_db is not None or sensitivity) and recipe_cls.searchable():
             sub, sub_ref = items[:search_n], reference[:search_n]
             sub_float = score_outputs(sub_ref, sub, sub_ref, with_ssim=False).psnr_gt
@@ -147,7 +151,7 @@ def quantize_recipe(
             ranking = rank() if sensitivity else None
             if budget_db is not None:
                 mixed, ranking = mixed_precision(recipe, ranking, sub, sub_ref, sub_float, budget_db, rank=rank,
-                                                 progress=progress)
+                                                 progress=progress, start=start_layers)
                 if len(items) > len(sub):
                     progress(f"  {name}: confirming the mix on all {len(items)} eval pairs")
                     search_steps = mixed.steps
@@ -156,7 +160,8 @@ def quantize_recipe(
                                                      start=mixed.float_layers, max_added=CONFIRM_MAX_ADDED)
                     mixed.steps = search_steps + mixed.steps
                 outcome.mixed, float_layers = mixed, mixed.float_layers
-                reason = f"mixed precision, budget {budget_db} dB"
+                reason = f"mixed precision, budget {budget_db} dB" + (
+                    "" if start_layers is None else ", searched from the mix published for earlier weights")
             outcome.sensitivity = list(ranking or [])
         recipe.write(tmp, float_layers)
         audit = importlib.import_module(f"k3dn.export.{name}").__dict__[f"audit_{name}"](tmp).check()
@@ -228,11 +233,13 @@ def quantize_backends(
     items: Sequence[dict], weights_info: dict, budget_db: float | None = None, search_n: int = 6,
     sensitivity: bool = False, progress: Progress = print, bars: bool = True,
     mixes: dict[tuple[str, str], list[str]] | None = None, default_budget_db: float | None = None,
+    starts: dict[tuple[str, str], list[str]] | None = None,
 ) -> tuple[Scores, list[Row], list[Outcome]]:
     """Every recipe of every backend in `names`: (float scores, fp32 reference rows, quantized outcomes).
 
     Without `budget_db`, a recipe uses its mix from `mixes` ((backend, precision) -> float layers, e.g. the
-    published numerics.json mix) and, where none is given, searches one within `default_budget_db` (if set)."""
+    published numerics.json mix) and, where none is given, searches one within `default_budget_db` (if set).
+    `starts` ((backend, precision) -> float layers) is where each budget search starts (quantize_recipe)."""
     from .report import float_outputs
 
     check_size(model.config, size)
@@ -258,7 +265,7 @@ def quantize_backends(
                 budget = budget_db if budget_db is not None or mix is not None else default_budget_db
                 o = quantize_recipe(recipe_cls, model, lowered, size, out_dir, calib, items, reference, float_scores,
                                     ref_row.bytes, weights_info, budget, search_n, sensitivity, progress, bars,
-                                    float_layers=mix)
+                                    float_layers=mix, start_layers=(starts or {}).get((name, recipe_cls.precision)))
                 outcomes.append(o)
                 r = o.row
                 if r.status == "ok":

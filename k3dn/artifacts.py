@@ -52,13 +52,14 @@ def cache_root() -> Path:
     return Path(base) / "k3dn"
 
 
-def recorded_float_layers(backend: str, precision: str, state_sha256: str) -> list[str] | None:
-    """The mix numerics.json recorded for `backend` `precision`, if it was measured on these weights."""
+def recorded_float_layers(backend: str, precision: str, state_sha256: str | None) -> list[str] | None:
+    """The mix numerics.json recorded for `backend` `precision`, if it was measured on these weights
+    (`state_sha256`; None: whichever weights it was measured on, e.g. to start a search for new weights)."""
     try:
         numerics = json.loads(NUMERICS.read_text())
     except (OSError, ValueError):
         return None
-    if numerics.get("weights", {}).get("state_sha256") != state_sha256:
+    if state_sha256 is not None and numerics.get("weights", {}).get("state_sha256") != state_sha256:
         return None
     for row in numerics.get("rows", []):
         if row.get("backend") == backend and row.get("precision") == precision and row.get("status") == "ok":

@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mixed precision: keep the most sensitive layers in float until the PSNR drop vs the "
                              "float model (against ground truth) is at most this many dB (default: the mix "
                              "published in numerics.json for these weights, else a search within 0.2 dB)")
+    parser.add_argument("--warm-start", action="store_true",
+                        help="with --budget-db: start each backend's search from the mix numerics.json publishes "
+                             "(measured on earlier weights, e.g. the stage this one was fine-tuned from); when it "
+                             "meets the budget, the per-layer sensitivity analysis (most of the run) is skipped. It "
+                             "may keep more layers in float than a search from all-int8 would")
     parser.add_argument("--sensitivity", action="store_true",
                         help="run the per-layer sensitivity analysis even when the budget is met (or without one)")
     parser.add_argument("--calib", type=int, default=64, help="calibration pairs (default 64)")
@@ -59,6 +64,8 @@ def canonical_command(args: argparse.Namespace) -> str:
     parts = ["k3dn quantize"] + [f"--backend {b}" for b in args.backend] + [f"--size {args.size}", f"--out {args.out}"]
     if args.budget_db is not None:
         parts.append(f"--budget-db {args.budget_db:g}")
+    if args.warm_start:
+        parts.append("--warm-start")
     if args.sensitivity:
         parts.append("--sensitivity")
     parts += [f"--calib {args.calib}", f"--calib-size {args.calib_size}", f"--seed {args.seed}",
@@ -89,6 +96,8 @@ def _validate(args: argparse.Namespace) -> tuple[int, int]:
         raise UserError(f"--eval-n and --search-n must be positive, got {args.eval_n}, {args.search_n}")
     if args.budget_db is not None and args.budget_db < 0:
         raise UserError(f"--budget-db must be >= 0, got {args.budget_db}")
+    if args.warm_start and args.budget_db is None:
+        raise UserError("--warm-start starts the --budget-db search; give --budget-db too")
     return size
 
 
@@ -115,6 +124,24 @@ def published_mixes(names: list[str], state_sha256: str) -> dict[tuple[str, str]
         print(f"k3dn quantize: no int8 mix is recorded for these weights for {', '.join(missing)}: searching one "
               f"within the {BUDGET_DB:g} dB budget (--budget-db to choose another)", file=sys.stderr)
     return mixes
+
+
+def warm_starts(names: list[str]) -> dict[tuple[str, str], list[str]]:
+    """--warm-start: the float layers numerics.json publishes for each searchable recipe of `names`, on whichever
+    weights it was measured; says on stderr which recipes start there and which from their default."""
+    from k3dn.artifacts import recorded_float_layers
+    from k3dn.calibration.pipeline import RECIPES
+
+    starts = {}
+    for name in names:
+        for recipe_cls in RECIPES[name]:
+            layers = recorded_float_layers(name, recipe_cls.precision, None)
+            if layers is not None and recipe_cls.searchable():
+                starts[name, recipe_cls.precision] = layers
+    print("k3dn quantize: --warm-start: " + (", ".join(f"{b} {p} from [{', '.join(v) or 'all int8'}]"
+                                                      for (b, p), v in starts.items()) or "no published mix")
+          + " (numerics.json)", file=sys.stderr)
+    return starts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,9 +190,10 @@ def run(args: argparse.Namespace) -> int:
           f"calibration set {len(calib)} pairs {calib.size[0]}x{calib.size[1]} (sha256 {calib.sha256[:12]}), -> {out}")
     items = make_eval_set(n=args.eval_n, size=size, seed=EVAL_SEED)
     mixes = {} if args.budget_db is not None else published_mixes(names, weights_info["state_sha256"])
+    starts = warm_starts(names) if args.warm_start else {}
     float_scores, fp32_rows, outcomes = quantize_backends(
         names, model, size, out, calib, items, weights_info, budget_db=args.budget_db, search_n=args.search_n,
-        sensitivity=args.sensitivity, bars=bars, mixes=mixes,
+        sensitivity=args.sensitivity, bars=bars, mixes=mixes, starts=starts,
         default_budget_db=None if args.budget_db is not None else BUDGET_DB)
 
     rows = [r for name in names for r in [next(f for f in fp32_rows if f.backend == name)]

@@ -223,3 +223,21 @@ def test_without_budget_shipped_weights_use_the_published_mix(tmp_path, capsys) 
                      if r["backend"] == "onnx" and r["precision"] == "int8")
     assert sorted(q["float_layers"]) == sorted(published["float_layers"]) and published["float_layers"]
     assert q["mixed_precision"] is None and "numerics.json" in q["float_layers_reason"]
+
+
+def test_warm_start_searches_from_the_published_mix(tmp_path, weights, capsys) -> None:
+    """--warm-start: the budget search measures numerics.json's mix (published for other weights) first."""
+    rc = main(["quantize", "--backend", "onnx", "--size", SIZE, "--out", str(tmp_path / "o"), "--weights", weights,
+               "--calib", "4", "--calib-size", "32", "--eval-n", "2", "--search-n", "1", "--budget-db", "5",
+               "--warm-start", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 0 and "--warm-start: onnx int8 from [" in err
+    sidecar = tmp_path / "o" / ARTIFACTS["onnx", "int8"].replace(".onnx", ".onnx.json")
+    q = json.loads(sidecar.read_text())["quantization"]
+    published = next(r for r in json.loads(CHECKED_IN.read_text())["rows"]
+                     if r["backend"] == "onnx" and r["precision"] == "int8")["float_layers"]
+    steps = q["mixed_precision"]["steps"]
+    assert sorted(steps[0]["float_layers"]) == sorted(published) and published
+    assert q["sensitivity"] == [] and "earlier weights" in q["float_layers_reason"]
+    assert main(["quantize", "--backend", "onnx", "--size", SIZE, "--out", str(tmp_path / "p"), "--warm-start"]) == 2
+    assert "give --budget-db too" in capsys.readouterr().err
