@@ -66,10 +66,29 @@ def test_simulate_pair_renders_a_calibrated_family():
     assert sim["left"].shape == (64, 64, 3) and not np.array_equal(sim["left"], sim["right"])
 
 
+# Digests of TrainDataset(patch=64, seed=3).sample(i), i < 3, from main before the calibrated families existed, per
+# numpy SIMD level: numpy picks its math kernels (exp, sin, ...) by CPU level, their last bits differ, and 16-bit
+# quantization turns a few of those into other pixel values, so the stream is bit-exact per level, not across levels
+# (measured: NPY_DISABLE_CPU_FEATURES=X86_V3 on an AVX2 box changes samples 0 and 1).
+STREAM_DIGESTS = {
+    "X86_V4": ["c4e57405d85a4d6f", "cfe43f21a0cc9a86", "309cf9b4e34b798a"],  # AVX-512: AMD Zen 4, Intel Xeon
+    "X86_V3": ["639b94307891c591", "40ab2dcaa3154573", "309cf9b4e34b798a"],  # AVX2: AMD Zen 3
+}
+
+
+def numpy_simd_level() -> str | None:
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return next((level for level in ("X86_V4", "X86_V3") if level in __cpu_dispatch__ and __cpu_features__.get(level)),
+                None)
+
+
 def test_default_training_stream_is_unchanged():
-    # Digests of TrainDataset(patch=64, seed=3).sample(i) from main before the calibrated families existed.
+    level = numpy_simd_level()
+    if level not in STREAM_DIGESTS:
+        pytest.skip(f"no stream digests recorded for numpy's SIMD level on this CPU ({level})")
     ds = TrainDataset(patch=64, seed=3)
-    assert [_digest(ds.sample(i)) for i in range(3)] == ["c4e57405d85a4d6f", "cfe43f21a0cc9a86", "309cf9b4e34b798a"]
+    assert [_digest(ds.sample(i)) for i in range(3)] == STREAM_DIGESTS[level]
 
 
 def test_calibrated_prob_swaps_only_the_chosen_items():
