@@ -105,18 +105,11 @@ def published_mixes(names: list[str], state_sha256: str) -> dict[tuple[str, str]
     """The float layers numerics.json publishes for each recipe of `names` on these weights; says on stderr
     which recipes use them and which have none, so those search a mix within the default budget instead of
     silently going all-int8 (which misses the budget on every PT2E backend)."""
-    from k3dn.artifacts import recorded_float_layers
-    from k3dn.calibration.pipeline import RECIPES
     from k3dn.calibration.report import BUDGET_DB
 
-    mixes, missing = {}, []
-    for name in names:
-        for recipe_cls in RECIPES[name]:
-            layers = recorded_float_layers(name, recipe_cls.precision, state_sha256)
-            if layers is None:
-                missing.append(f"{name} {recipe_cls.precision}")
-            else:
-                mixes[name, recipe_cls.precision] = layers
+    recorded = recorded_mixes(names, state_sha256)
+    mixes = {key: layers for key, (layers, _) in recorded.items() if layers is not None}
+    missing = [f"{b} {p}" for (b, p), (layers, _) in recorded.items() if layers is None]
     if mixes:
         print("k3dn quantize: no --budget-db: " + ", ".join(f"{b} {p}" for b, p in mixes)
               + " use the mix published in numerics.json for these weights", file=sys.stderr)
@@ -126,18 +119,21 @@ def published_mixes(names: list[str], state_sha256: str) -> dict[tuple[str, str]
     return mixes
 
 
-def warm_starts(names: list[str]) -> dict[tuple[str, str], list[str]]:
-    """--warm-start: the float layers numerics.json publishes for each searchable recipe of `names`, on whichever
-    weights it was measured; says on stderr which recipes start there and which from their default."""
+def recorded_mixes(names: list[str], state_sha256: str | None) -> dict[tuple[str, str], tuple[list[str] | None, type]]:
+    """(backend, precision) -> (the float layers numerics.json records for it on these weights, or on any with None;
+    None where it records none, the recipe class) for every recipe of `names`."""
     from k3dn.artifacts import recorded_float_layers
     from k3dn.calibration.pipeline import RECIPES
 
-    starts = {}
-    for name in names:
-        for recipe_cls in RECIPES[name]:
-            layers = recorded_float_layers(name, recipe_cls.precision, None)
-            if layers is not None and recipe_cls.searchable():
-                starts[name, recipe_cls.precision] = layers
+    return {(name, r.precision): (recorded_float_layers(name, r.precision, state_sha256), r)
+            for name in names for r in RECIPES[name]}
+
+
+def warm_starts(names: list[str]) -> dict[tuple[str, str], list[str]]:
+    """--warm-start: the float layers numerics.json publishes for each searchable recipe of `names`, on whichever
+    weights it was measured; says on stderr which recipes start there and which from their default."""
+    starts = {key: layers for key, (layers, recipe_cls) in recorded_mixes(names, None).items()
+              if layers is not None and recipe_cls.searchable()}
     print("k3dn quantize: --warm-start: " + (", ".join(f"{b} {p} from [{', '.join(v) or 'all int8'}]"
                                                       for (b, p), v in starts.items()) or "no published mix")
           + " (numerics.json)", file=sys.stderr)
